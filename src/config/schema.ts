@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+const seconds = z.number().int().positive();
+const localized = z.object({ en: z.string().min(1), 'zh-CN': z.string().min(1) }).strict();
+
+// The shape of config/default.json (and config/<NODE_ENV>.json, which overrides it).
+export const settingsSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535),
+    dataDir: z.string().min(1),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    mailFrom: z.string().min(3),
+    trustProxy: z.boolean(),
+    api: z.object({ audience: z.string().min(1), accessTokenTtlSeconds: seconds }).strict(),
+    ttl: z
+      .object({
+        authorizationCodeSeconds: seconds,
+        idTokenSeconds: seconds,
+        interactionSeconds: seconds,
+        sessionSeconds: seconds,
+        refreshTokenSeconds: seconds,
+        grantSeconds: seconds,
+      })
+      .strict(),
+    clients: z
+      .object({
+        // 0: secrets do not expire (Keycloak's and Auth0's default).
+        secretLifetimeSeconds: z.number().int().min(0),
+        defaultRotationGraceSeconds: z.number().int().min(0),
+      })
+      .strict(),
+    shutdownGraceSeconds: seconds,
+  })
+  .strict();
+
+export const scopeCatalogSchema = z
+  .object({
+    oidc: z.record(z.string(), localized),
+    api: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*:[a-z][a-z0-9_.-]*$/, 'API scopes look like "resource:action"'), localized),
+  })
+  .strict();
+
+export const roleCatalogSchema = z
+  .object({
+    defaultRole: z.string().min(1),
+    roles: z.record(
+      z.string().regex(/^[a-z][a-z0-9_-]*$/),
+      z
+        .object({
+          inherits: z.array(z.string()).optional(),
+          // "*" stands for every API scope of the catalog.
+          scopes: z.array(z.string()),
+          adminConsole: z.boolean().optional(),
+          requiresMfa: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type ScopeCatalog = z.infer<typeof scopeCatalogSchema>;
+export type RoleCatalog = z.infer<typeof roleCatalogSchema>;
+
+export type Config = Settings & {
+  nodeEnv: 'development' | 'production' | 'test';
+  issuer: string;
+  mongodbUri: string | undefined;
+  redisUrl: string | undefined;
+  smtpUrl: string | undefined;
+  secretKey: string | undefined;
+  scopes: ScopeCatalog;
+  roles: RoleCatalog;
+};

@@ -1,0 +1,149 @@
+// The storage contract. Domains declare what they need here; every backend (sqlite/, mongo/,
+// redis/) implements it as a thin translation, and test/integration/storage-conformance.test.ts
+// runs the same cases against each one. Backends translate, they do not decide policy.
+
+/** What oidc-provider stores per model (Session, AuthorizationCode, RefreshToken, Grant, …). */
+export type ArtifactPayload = Record<string, unknown> & {
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  consumed?: number;
+};
+
+/**
+ * oidc-provider's adapter interface, with the model passed in so that one store serves every model.
+ * `consume` is atomic: it returns true for exactly one caller, false when the artifact was already
+ * consumed or does not exist.
+ */
+export interface ArtifactStore {
+  upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void>;
+  find(model: string, id: string): Promise<ArtifactPayload | undefined>;
+  findByUid(model: string, uid: string): Promise<ArtifactPayload | undefined>;
+  findByUserCode(model: string, userCode: string): Promise<ArtifactPayload | undefined>;
+  consume(model: string, id: string): Promise<boolean>;
+  destroy(model: string, id: string): Promise<void>;
+  revokeByGrantId(model: string, grantId: string): Promise<void>;
+}
+
+export interface AccountRecord {
+  id: string;
+  email: string; // stored lower-cased; unique
+  name: string;
+  passwordHash: string;
+  emailVerified: boolean;
+  roles: string[];
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AccountStore {
+  /** Throws DuplicateError when the email is taken. */
+  insertAccount(account: AccountRecord): Promise<void>;
+  findAccountById(id: string): Promise<AccountRecord | undefined>;
+  findAccountByEmail(email: string): Promise<AccountRecord | undefined>;
+  updateAccountRolesById(id: string, roles: string[], updatedAt: Date): Promise<boolean>;
+}
+
+export interface ClientSecretRecord {
+  hash: string;
+  createdAt: Date;
+  /** null: no expiry. */
+  expiresAt: Date | null;
+}
+
+export type ApplicationType = 'service' | 'web' | 'native';
+
+export interface ApplicationRecord {
+  clientId: string;
+  name: string;
+  type: ApplicationType;
+  /** Space-separated allow-list of scopes this client may ask for. */
+  scope: string;
+  redirectUris: string[];
+  ownerId: string | null;
+  /** Newest first. Empty for native (public) clients. */
+  secrets: ClientSecretRecord[];
+  isResourceServer: boolean;
+  isFirstParty: boolean;
+  revokedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Optimistic concurrency: every replace must name the version it read. */
+  version: number;
+}
+
+export interface ApplicationStore {
+  /** Throws DuplicateError when the client id is taken. */
+  insertApplication(application: ApplicationRecord): Promise<void>;
+  findApplicationByClientId(clientId: string): Promise<ApplicationRecord | undefined>;
+  listApplicationsByOwnerId(ownerId: string): Promise<ApplicationRecord[]>;
+  /**
+   * Replaces the record only if its stored version is still `expectedVersion` (one atomic
+   * compare-and-set), storing it with version `expectedVersion + 1`. False when it lost a race.
+   */
+  replaceApplication(application: ApplicationRecord, expectedVersion: number): Promise<boolean>;
+}
+
+/** Sealed (encrypted) key material: signing keys and cookie keys. */
+export interface KeyringRecord {
+  name: string;
+  sealed: string;
+  version: number;
+  updatedAt: Date;
+}
+
+export interface KeyringStore {
+  findKeyring(name: string): Promise<KeyringRecord | undefined>;
+  /** Creates the keyring unless one exists; returns whichever is stored afterwards. */
+  insertKeyringIfAbsent(record: KeyringRecord): Promise<KeyringRecord>;
+  replaceKeyring(record: KeyringRecord, expectedVersion: number): Promise<boolean>;
+}
+
+export interface AuditEventRecord {
+  id: string;
+  at: Date;
+  type: string;
+  actor: { kind: 'account' | 'client' | 'system' | 'cli'; id: string | null };
+  subject: string | null;
+  clientId: string | null;
+  ip: string | null;
+  outcome: 'success' | 'failure';
+  details: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  since?: Date;
+  type?: string;
+  subject?: string;
+  limit: number;
+}
+
+export interface AuditStore {
+  appendAuditEvent(event: AuditEventRecord): Promise<void>;
+  /** Oldest first. */
+  listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+}
+
+/** Everything the durable store (MongoDB or SQLite) keeps. */
+export interface DurableStores {
+  artifacts: ArtifactStore;
+  accounts: AccountStore;
+  applications: ApplicationStore;
+  keyrings: KeyringStore;
+  audit: AuditStore;
+}
+
+/** A connection the process owns: /readyz pings it, shutdown closes it. */
+export interface StoreConnection {
+  readonly name: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DuplicateError extends Error {
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'DuplicateError';
+  }
+}

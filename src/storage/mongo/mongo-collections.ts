@@ -1,0 +1,76 @@
+import type { Db } from 'mongodb';
+import type { AuditEventRecord, ClientSecretRecord, ApplicationRecord } from '../contract.ts';
+
+export interface ArtifactDocument {
+  _id: string; // `${model}:${id}`
+  model: string;
+  payload: Record<string, unknown>;
+  grantId: string | null;
+  uid: string | null;
+  userCode: string | null;
+  expiresAt: Date | null;
+  consumedAt?: Date | null;
+}
+
+export interface AccountDocument {
+  _id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+  emailVerified: boolean;
+  roles: string[];
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets'> & {
+  _id: string;
+  secrets: ClientSecretRecord[];
+};
+
+export interface KeyringDocument {
+  _id: string;
+  sealed: string;
+  version: number;
+  updatedAt: Date;
+}
+
+export type AuditEventDocument = Omit<AuditEventRecord, 'id'> & { _id: string };
+
+export function collections(db: Db) {
+  return {
+    artifacts: db.collection<ArtifactDocument>('oidc_artifacts'),
+    accounts: db.collection<AccountDocument>('accounts'),
+    applications: db.collection<ApplicationDocument>('applications'),
+    keyrings: db.collection<KeyringDocument>('keyrings'),
+    audit: db.collection<AuditEventDocument>('audit_events'),
+  };
+}
+
+/**
+ * Creates every index the stores rely on. An explicit step (`tokenim-auth db create-indexes`),
+ * never done implicitly at request time: index builds on a busy production collection are an
+ * operator's decision.
+ */
+export async function createMongoIndexes(db: Db): Promise<string[]> {
+  const c = collections(db);
+  const notNull = (field: string) => ({ partialFilterExpression: { [field]: { $type: 'string' } } });
+  return [
+    // TTL index: MongoDB deletes expired artifacts itself (its monitor runs about once a minute;
+    // reads already hide expired ones).
+    await c.artifacts.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiry_ttl' }),
+    await c.artifacts.createIndex({ model: 1, grantId: 1 }, { name: 'by_grant', ...notNull('grantId') }),
+    await c.artifacts.createIndex({ model: 1, uid: 1 }, { name: 'by_uid', ...notNull('uid') }),
+    await c.artifacts.createIndex({ model: 1, userCode: 1 }, { name: 'by_user_code', ...notNull('userCode') }),
+    await c.accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
+    await c.applications.createIndex({ ownerId: 1 }, { name: 'by_owner', partialFilterExpression: { ownerId: { $type: 'string' } } }),
+    await c.audit.createIndex({ at: 1 }, { name: 'by_time' }),
+    await c.audit.createIndex({ 'actor.id': 1, at: 1 }, { name: 'by_actor' }),
+    await c.audit.createIndex({ subject: 1, at: 1 }, { name: 'by_subject' }),
+    await c.audit.createIndex({ type: 1, at: 1 }, { name: 'by_type' }),
+  ];
+}
+
+export const isDuplicateKey = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 11000;

@@ -1,0 +1,100 @@
+import type { Db } from 'mongodb';
+import { DuplicateError, type AccountStore, type ApplicationRecord, type ApplicationStore, type AuditStore,
+  type KeyringStore } from '../contract.ts';
+import { collections, isDuplicateKey, type AccountDocument, type ApplicationDocument,
+  type AuditEventDocument, type KeyringDocument } from './mongo-collections.ts';
+
+const fromAccount = ({ _id, ...rest }: AccountDocument) => ({ id: _id, ...rest });
+const fromApplication = ({ _id, ...rest }: ApplicationDocument): ApplicationRecord => ({ clientId: _id, ...rest });
+const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument => ({ _id: clientId, ...rest });
+const fromKeyring = ({ _id, ...rest }: KeyringDocument) => ({ name: _id, ...rest });
+const fromAudit = ({ _id, ...rest }: AuditEventDocument) => ({ id: _id, ...rest });
+
+async function insertOrDuplicate(what: string, insert: () => Promise<unknown>): Promise<void> {
+  try {
+    await insert();
+  } catch (error) {
+    if (isDuplicateKey(error)) throw new DuplicateError(what);
+    throw error;
+  }
+}
+
+export function createMongoAccountStore(db: Db): AccountStore {
+  const { accounts } = collections(db);
+  return {
+    insertAccount: ({ id, ...rest }) => insertOrDuplicate('account', () => accounts.insertOne({ _id: id, ...rest })),
+    async findAccountById(id) {
+      const doc = await accounts.findOne({ _id: id });
+      return doc ? fromAccount(doc) : undefined;
+    },
+    async findAccountByEmail(email) {
+      const doc = await accounts.findOne({ email });
+      return doc ? fromAccount(doc) : undefined;
+    },
+    async updateAccountRolesById(id, roles, updatedAt) {
+      return (await accounts.updateOne({ _id: id }, { $set: { roles, updatedAt } })).matchedCount === 1;
+    },
+  };
+}
+
+export function createMongoApplicationStore(db: Db): ApplicationStore {
+  const { applications } = collections(db);
+  return {
+    insertApplication: (application) =>
+      insertOrDuplicate('application', () => applications.insertOne(toApplication(application))),
+    async findApplicationByClientId(clientId) {
+      const doc = await applications.findOne({ _id: clientId });
+      return doc ? fromApplication(doc) : undefined;
+    },
+    async listApplicationsByOwnerId(ownerId) {
+      return (await applications.find({ ownerId }).sort({ createdAt: 1 }).toArray()).map(fromApplication);
+    },
+    async replaceApplication(application, expectedVersion) {
+      const { _id, ...doc } = toApplication({ ...application, version: expectedVersion + 1 });
+      return (await applications.replaceOne({ _id, version: expectedVersion }, doc)).matchedCount === 1;
+    },
+  };
+}
+
+export function createMongoKeyringStore(db: Db): KeyringStore {
+  const { keyrings } = collections(db);
+  return {
+    async findKeyring(name) {
+      const doc = await keyrings.findOne({ _id: name });
+      return doc ? fromKeyring(doc) : undefined;
+    },
+    async insertKeyringIfAbsent({ name, ...rest }) {
+      try {
+        await keyrings.updateOne({ _id: name }, { $setOnInsert: rest }, { upsert: true });
+      } catch (error) {
+        // Two first starts racing: the other one's upsert won, which is what we want.
+        if (!isDuplicateKey(error)) throw error;
+      }
+      return fromKeyring((await keyrings.findOne({ _id: name }))!);
+    },
+    async replaceKeyring({ name, sealed, updatedAt }, expectedVersion) {
+      const result = await keyrings.updateOne(
+        { _id: name, version: expectedVersion },
+        { $set: { sealed, updatedAt, version: expectedVersion + 1 } },
+      );
+      return result.matchedCount === 1;
+    },
+  };
+}
+
+export function createMongoAuditStore(db: Db): AuditStore {
+  const { audit } = collections(db);
+  return {
+    async appendAuditEvent({ id, ...rest }) {
+      await audit.insertOne({ _id: id, ...rest });
+    },
+    async listAuditEvents({ since, type, subject, limit }) {
+      const filter = {
+        ...(since ? { at: { $gte: since } } : {}),
+        ...(type ? { type } : {}),
+        ...(subject ? { subject } : {}),
+      };
+      return (await audit.find(filter).sort({ at: 1, _id: 1 }).limit(limit).toArray()).map(fromAudit);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { MongoClient, type Db } from 'mongodb';
+import type { DurableStores, StoreConnection } from '../contract.ts';
+import { collections } from './mongo-collections.ts';
+import { createMongoArtifactStore } from './mongo-artifacts.ts';
+import { createMongoAccountStore, createMongoApplicationStore, createMongoAuditStore,
+  createMongoKeyringStore } from './mongo-stores.ts';
+
+export interface MongoStores extends DurableStores {
+  client: MongoClient;
+  db: Db;
+  connection: StoreConnection;
+}
+
+/** `databaseName` defaults to the one in the URI's path (the driver's default, "test", when it names none). */
+export async function openMongo(uri: string, databaseName?: string): Promise<MongoStores> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+  await client.connect();
+  const db = client.db(databaseName);
+  return {
+    client,
+    db,
+    artifacts: createMongoArtifactStore(collections(db).artifacts),
+    accounts: createMongoAccountStore(db),
+    applications: createMongoApplicationStore(db),
+    keyrings: createMongoKeyringStore(db),
+    audit: createMongoAuditStore(db),
+    connection: {
+      name: 'mongodb',
+      async ping() {
+        await db.command({ ping: 1 });
+      },
+      async close() {
+        await client.close();
+      },
+    },
+  };
+}

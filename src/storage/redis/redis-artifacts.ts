@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { ArtifactPayload, ArtifactStore } from '../contract.ts';
+
+// Keys: <prefix><Model>:<id> is a hash {payload, consumed?}; <prefix>grant:<Model>:<grantId> is the set
+// of keys issued under a grant (for revokeByGrantId); uid: and usercode: keys point at an id.
+// Every key carries the artifact's TTL, so Redis expires the data itself.
+
+// Atomic: HSETNX sets `consumed` for exactly one caller, and only if the artifact still exists.
+const CONSUME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
+
+// The grant index lives as long as the longest-lived artifact in it (-1: no TTL yet, a new set).
+const EXTEND_TTL = `
+local current = redis.call('TTL', KEYS[1])
+if current == -1 or current < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
+
+const REVOKE_GRANT = `
+local keys = redis.call('SMEMBERS', KEYS[1])
+for _, key in ipairs(keys) do redis.call('DEL', key) end
+redis.call('DEL', KEYS[1])
+return #keys`;
+
+export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): ArtifactStore {
+  const keyFor = (model: string, id: string) => `${prefix}${model}:${id}`;
+  const grantKeyFor = (model: string, grantId: string) => `${prefix}grant:${model}:${grantId}`;
+  const uidKeyFor = (model: string, uid: string) => `${prefix}uid:${model}:${uid}`;
+  const userCodeKeyFor = (model: string, code: string) => `${prefix}usercode:${model}:${code}`;
+
+  async function findByKey(key: string): Promise<ArtifactPayload | undefined> {
+    const hash = await redis.hgetall(key);
+    if (hash.payload === undefined) return undefined;
+    const payload = JSON.parse(hash.payload) as ArtifactPayload;
+    if (hash.consumed !== undefined) payload.consumed = Number(hash.consumed);
+    return payload;
+  }
+
+  async function findByPointer(pointerKey: string, model: string): Promise<ArtifactPayload | undefined> {
+    const id = await redis.get(pointerKey);
+    return id === null ? undefined : findByKey(keyFor(model, id));
+  }
+
+  return {
+    async upsert(model, id, payload, expiresInSeconds) {
+      const key = keyFor(model, id);
+      const ttl = expiresInSeconds === undefined ? undefined : Math.max(1, Math.ceil(expiresInSeconds));
+      // HSET keeps an existing `consumed` field: consumption is permanent, as in the other backends.
+      const multi = redis.multi().hset(key, 'payload', JSON.stringify(payload));
+      if (ttl === undefined) multi.persist(key);
+      else multi.expire(key, ttl);
+      const pointers = [
+        payload.uid === undefined ? undefined : uidKeyFor(model, payload.uid),
+        payload.userCode === undefined ? undefined : userCodeKeyFor(model, payload.userCode),
+      ];
+      for (const pointer of pointers) {
+        if (pointer === undefined) continue;
+        if (ttl === undefined) multi.set(pointer, id);
+        else multi.set(pointer, id, 'EX', ttl);
+      }
+      if (payload.grantId !== undefined) {
+        const grantKey = grantKeyFor(model, payload.grantId);
+        multi.sadd(grantKey, key);
+        if (ttl === undefined) multi.persist(grantKey);
+        else multi.eval(EXTEND_TTL, 1, grantKey, ttl);
+      }
+      const results = await multi.exec();
+      const failure = results?.find(([error]) => error);
+      if (failure) throw failure[0];
+    },
+    find: (model, id) => findByKey(keyFor(model, id)),
+    findByUid: (model, uid) => findByPointer(uidKeyFor(model, uid), model),
+    findByUserCode: (model, userCode) => findByPointer(userCodeKeyFor(model, userCode), model),
+    async consume(model, id) {
+      const result = await redis.eval(CONSUME, 1, keyFor(model, id), Math.floor(Date.now() / 1000));
+      return result === 1;
+    },
+    async destroy(model, id) {
+      await redis.del(keyFor(model, id));
+    },
+    async revokeByGrantId(model, grantId) {
+      await redis.eval(REVOKE_GRANT, 1, grantKeyFor(model, grantId));
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+
+// node:sqlite is loaded at call time so that importing this module costs nothing
+// (and so that test runners that do not know the prefix-only module can still load it).
+const { DatabaseSync: Database } = process.getBuiltinModule('node:sqlite');
+
+const SCHEMA_V1 = `
+CREATE TABLE oidc_artifacts (
+  model TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id TEXT,
+  uid TEXT,
+  user_code TEXT,
+  expires_at INTEGER,
+  consumed_at INTEGER,
+  PRIMARY KEY (model, id)
+) WITHOUT ROWID;
+CREATE INDEX oidc_artifacts_grant ON oidc_artifacts (model, grant_id) WHERE grant_id IS NOT NULL;
+CREATE INDEX oidc_artifacts_uid ON oidc_artifacts (model, uid) WHERE uid IS NOT NULL;
+CREATE INDEX oidc_artifacts_user_code ON oidc_artifacts (model, user_code) WHERE user_code IS NOT NULL;
+CREATE INDEX oidc_artifacts_expiry ON oidc_artifacts (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  email_verified INTEGER NOT NULL,
+  roles TEXT NOT NULL,
+  disabled INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE applications (
+  client_id TEXT PRIMARY KEY,
+  owner_id TEXT,
+  version INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX applications_owner ON applications (owner_id) WHERE owner_id IS NOT NULL;
+
+CREATE TABLE keyrings (
+  name TEXT PRIMARY KEY,
+  sealed TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  actor_kind TEXT NOT NULL,
+  actor_id TEXT,
+  subject TEXT,
+  client_id TEXT,
+  ip TEXT,
+  outcome TEXT NOT NULL,
+  details TEXT NOT NULL
+);
+CREATE INDEX audit_events_at ON audit_events (at);
+CREATE INDEX audit_events_actor ON audit_events (actor_id, at);
+CREATE INDEX audit_events_subject ON audit_events (subject, at);
+CREATE INDEX audit_events_type ON audit_events (type, at);
+`;
+
+const MIGRATIONS = [SCHEMA_V1];
+
+/**
+ * Opens (creating if needed) the SQLite file. WAL lets several processes on one machine share it:
+ * readers never block the writer, and busy_timeout makes a writer wait for another's lock
+ * instead of failing at once.
+ */
+export function openSqliteDatabase(file: string): DatabaseSync {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file, { timeout: 5000 });
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: DatabaseSync): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
+    for (let version = row.user_version; version < MIGRATIONS.length; version += 1) {
+      db.exec(MIGRATIONS[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+// SQLite extended result codes: SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY.
+const UNIQUE_VIOLATIONS = new Set([2067, 1555]);
+
+/** True when the error is SQLite's UNIQUE / PRIMARY KEY constraint violation. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0);
+}

@@ -1,0 +1,60 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { DuplicateError, type AccountRecord, type AccountStore } from '../contract.ts';
+import { isUniqueViolation } from './open-sqlite.ts';
+
+interface AccountRow {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  email_verified: number;
+  roles: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+function toAccount(row: AccountRow | undefined): AccountRecord | undefined {
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    passwordHash: row.password_hash,
+    emailVerified: row.email_verified === 1,
+    roles: JSON.parse(row.roles) as string[],
+    disabled: row.disabled === 1,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
+  const insert = db.prepare(`INSERT INTO accounts
+    (id, email, name, password_hash, email_verified, roles, disabled, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const byId = db.prepare('SELECT * FROM accounts WHERE id = ?');
+  const byEmail = db.prepare('SELECT * FROM accounts WHERE email = ?');
+  const updateRoles = db.prepare('UPDATE accounts SET roles = ?, updated_at = ? WHERE id = ?');
+
+  return {
+    async insertAccount(account) {
+      try {
+        insert.run(account.id, account.email, account.name, account.passwordHash, account.emailVerified ? 1 : 0,
+          JSON.stringify(account.roles), account.disabled ? 1 : 0, account.createdAt.getTime(), account.updatedAt.getTime());
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateError('account');
+        throw error;
+      }
+    },
+    async findAccountById(id) {
+      return toAccount(byId.get(id) as AccountRow | undefined);
+    },
+    async findAccountByEmail(email) {
+      return toAccount(byEmail.get(email) as AccountRow | undefined);
+    },
+    async updateAccountRolesById(id, roles, updatedAt) {
+      return updateRoles.run(JSON.stringify(roles), updatedAt.getTime(), id).changes === 1;
+    },
+  };
+}

@@ -1,0 +1,284 @@
+// One conformance suite for the storage contract, run against every reachable backend:
+// SQLite always, Redis when redis-server or REDIS_URL is available (required with CI=true),
+// MongoDB when MONGODB_URI is set.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import type { ArtifactStore, DurableStores, ApplicationRecord, AccountRecord } from '../../src/storage/contract.ts';
+import { DuplicateError } from '../../src/storage/contract.ts';
+import { createSqliteStores } from '../../src/storage/sqlite/create-sqlite-stores.ts';
+import { openRedis } from '../../src/storage/redis/open-redis.ts';
+import { createRedisArtifactStore } from '../../src/storage/redis/redis-artifacts.ts';
+import { openMongo } from '../../src/storage/mongo/open-mongo.ts';
+import { createMongoIndexes } from '../../src/storage/mongo/mongo-collections.ts';
+import { startTestRedis } from '../helpers/redis-server.ts';
+import { makeTempDir } from '../helpers/temp-dir.ts';
+
+interface Backend {
+  name: string;
+  artifacts: ArtifactStore;
+  durable?: DurableStores;
+  close(): Promise<void>;
+}
+
+const tmp = makeTempDir('conformance');
+const sqlite = createSqliteStores(`${tmp.path}/store.sqlite`);
+const backends: Backend[] = [{ name: 'sqlite', artifacts: sqlite.artifacts, durable: sqlite, close: sqlite.connection.close }];
+
+const testRedis = await startTestRedis();
+if (testRedis) {
+  const { redis, connection } = openRedis(testRedis.url);
+  backends.push({
+    name: 'redis',
+    artifacts: createRedisArtifactStore(redis, testRedis.prefix),
+    close: async () => { await connection.close(); await testRedis.stop(); },
+  });
+}
+
+if (process.env.MONGODB_URI) {
+  const mongo = await openMongo(process.env.MONGODB_URI, `tokenim_conformance_${randomBytes(4).toString('hex')}`);
+  await createMongoIndexes(mongo.db);
+  backends.push({
+    name: 'mongodb',
+    artifacts: mongo.artifacts,
+    durable: mongo,
+    close: async () => { await mongo.db.dropDatabase(); await mongo.connection.close(); },
+  });
+}
+
+afterAll(async () => {
+  await Promise.all(backends.map((b) => b.close()));
+  tmp.remove();
+});
+
+const id = () => randomBytes(12).toString('base64url');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+if (!testRedis) {
+  describe.skip('redis: no redis-server on PATH and no REDIS_URL (CI=true makes this an error)', () => {
+    it('runs the artifact cases', () => {});
+  });
+}
+
+describe.each(backends.map((b) => [b.name, b] as const))('%s: ArtifactStore (oidc-provider adapter)', (_name, backend) => {
+  const store = backend.artifacts;
+
+  it('finds what was upserted, and nothing for an unknown id', async () => {
+    const jti = id();
+    await store.upsert('AccessToken', jti, { jti, kind: 'AccessToken', scope: 'openid' }, 60);
+    expect(await store.find('AccessToken', jti)).toEqual({ jti, kind: 'AccessToken', scope: 'openid' });
+    expect(await store.find('AccessToken', id())).toBeUndefined();
+  });
+
+  it('keeps models apart: the same id in two models is two artifacts', async () => {
+    const jti = id();
+    await store.upsert('AuthorizationCode', jti, { kind: 'AuthorizationCode' }, 60);
+    expect(await store.find('RefreshToken', jti)).toBeUndefined();
+  });
+
+  it('replaces the payload on a second upsert', async () => {
+    const jti = id();
+    await store.upsert('Session', jti, { n: 1 }, 60);
+    await store.upsert('Session', jti, { n: 2 }, 60);
+    expect(await store.find('Session', jti)).toEqual({ n: 2 });
+  });
+
+  it('expires artifacts after expiresIn seconds, and keeps them without one', async () => {
+    const short = id();
+    const forever = id();
+    await store.upsert('Interaction', short, { kind: 'Interaction' }, 1);
+    await store.upsert('Client', forever, { client_id: forever }, undefined);
+    expect(await store.find('Interaction', short)).toBeDefined();
+    await sleep(1200);
+    expect(await store.find('Interaction', short)).toBeUndefined();
+    expect(await store.find('Client', forever)).toEqual({ client_id: forever });
+  });
+
+  it('finds a Session by uid and a DeviceCode by userCode', async () => {
+    const jti = id();
+    const uid = id();
+    await store.upsert('Session', jti, { jti, uid }, 60);
+    expect(await store.findByUid('Session', uid)).toEqual({ jti, uid });
+    expect(await store.findByUid('Session', id())).toBeUndefined();
+    const code = id();
+    await store.upsert('DeviceCode', code, { userCode: 'ABCD-EFGH' }, 60);
+    expect(await store.findByUserCode('DeviceCode', 'ABCD-EFGH')).toEqual({ userCode: 'ABCD-EFGH' });
+  });
+
+  it('consumes once: the first call wins, find then shows `consumed` in epoch seconds', async () => {
+    const jti = id();
+    await store.upsert('AuthorizationCode', jti, { jti }, 60);
+    const before = Math.floor(Date.now() / 1000);
+    expect(await store.consume('AuthorizationCode', jti)).toBe(true);
+    expect(await store.consume('AuthorizationCode', jti)).toBe(false);
+    const found = await store.find('AuthorizationCode', jti);
+    expect(found?.consumed).toBeGreaterThanOrEqual(before);
+    expect(found?.consumed).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+  });
+
+  it('consumes an unknown artifact: false, and nothing is created', async () => {
+    const jti = id();
+    expect(await store.consume('AuthorizationCode', jti)).toBe(false);
+    expect(await store.find('AuthorizationCode', jti)).toBeUndefined();
+  });
+
+  it('of 20 parallel consumes of one code exactly one succeeds', async () => {
+    const jti = id();
+    await store.upsert('AuthorizationCode', jti, { jti }, 60);
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.consume('AuthorizationCode', jti)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('keeps the consumed mark through a later upsert', async () => {
+    const jti = id();
+    await store.upsert('RefreshToken', jti, { jti, n: 1 }, 60);
+    await store.consume('RefreshToken', jti);
+    await store.upsert('RefreshToken', jti, { jti, n: 2 }, 60);
+    expect(await store.find('RefreshToken', jti)).toMatchObject({ n: 2, consumed: expect.any(Number) });
+  });
+
+  it('destroys an artifact', async () => {
+    const jti = id();
+    await store.upsert('Grant', jti, { jti }, 60);
+    await store.destroy('Grant', jti);
+    expect(await store.find('Grant', jti)).toBeUndefined();
+  });
+
+  it("revokes by grantId only that model's artifacts of that grant", async () => {
+    const grantId = id();
+    const [a, b, other, otherModel] = [id(), id(), id(), id()];
+    await store.upsert('RefreshToken', a, { grantId }, 60);
+    await store.upsert('RefreshToken', b, { grantId }, 3600);
+    await store.upsert('RefreshToken', other, { grantId: id() }, 60);
+    await store.upsert('AccessToken', otherModel, { grantId }, 60);
+    await store.revokeByGrantId('RefreshToken', grantId);
+    expect(await store.find('RefreshToken', a)).toBeUndefined();
+    expect(await store.find('RefreshToken', b)).toBeUndefined();
+    expect(await store.find('RefreshToken', other)).toBeDefined();
+    expect(await store.find('AccessToken', otherModel)).toBeDefined();
+  });
+});
+
+const durableBackends = backends.filter((b) => b.durable).map((b) => [b.name, b.durable!] as const);
+
+const account = (overrides: Partial<AccountRecord> = {}): AccountRecord => ({
+  id: id(),
+  email: `${id().toLowerCase()}@example.test`,
+  name: 'Ada',
+  passwordHash: '$argon2id$…',
+  emailVerified: true,
+  roles: ['member'],
+  disabled: false,
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  updatedAt: new Date('2026-01-01T00:00:00Z'),
+  ...overrides,
+});
+
+const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRecord => ({
+  clientId: id(),
+  name: 'Bot',
+  type: 'service',
+  scope: 'message:send',
+  redirectUris: [],
+  ownerId: null,
+  secrets: [{ hash: 'h1', createdAt: new Date('2026-01-01T00:00:00Z'), expiresAt: null }],
+  isResourceServer: false,
+  isFirstParty: false,
+  revokedAt: null,
+  createdAt: new Date('2026-01-01T00:00:00Z'),
+  updatedAt: new Date('2026-01-01T00:00:00Z'),
+  version: 1,
+  ...overrides,
+});
+
+describe.each(durableBackends)('%s: AccountStore', (_name, stores) => {
+  it('finds an account by id and by email', async () => {
+    const a = account();
+    await stores.accounts.insertAccount(a);
+    expect(await stores.accounts.findAccountById(a.id)).toEqual(a);
+    expect(await stores.accounts.findAccountByEmail(a.email)).toEqual(a);
+    expect(await stores.accounts.findAccountByEmail('nobody@example.test')).toBeUndefined();
+  });
+
+  it('refuses a second account with the same email', async () => {
+    const a = account();
+    await stores.accounts.insertAccount(a);
+    await expect(stores.accounts.insertAccount(account({ email: a.email }))).rejects.toBeInstanceOf(DuplicateError);
+  });
+
+  it('updates roles', async () => {
+    const a = account();
+    await stores.accounts.insertAccount(a);
+    const at = new Date('2026-02-02T00:00:00Z');
+    expect(await stores.accounts.updateAccountRolesById(a.id, ['member', 'support'], at)).toBe(true);
+    expect(await stores.accounts.findAccountById(a.id)).toMatchObject({ roles: ['member', 'support'], updatedAt: at });
+    expect(await stores.accounts.updateAccountRolesById(id(), ['member'], at)).toBe(false);
+  });
+});
+
+describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
+  it('round-trips an application, dates and secrets included', async () => {
+    const app = application({ secrets: [{ hash: 'h2', createdAt: new Date(), expiresAt: new Date(Date.now() + 1000) }] });
+    await stores.applications.insertApplication(app);
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
+    await expect(stores.applications.insertApplication(app)).rejects.toBeInstanceOf(DuplicateError);
+  });
+
+  it('lists applications by owner', async () => {
+    const owner = id();
+    const first = application({ ownerId: owner });
+    const second = application({ ownerId: owner });
+    await stores.applications.insertApplication(first);
+    await stores.applications.insertApplication(second);
+    await stores.applications.insertApplication(application({ ownerId: id() }));
+    const listed = await stores.applications.listApplicationsByOwnerId(owner);
+    expect(listed.map((a) => a.clientId).sort()).toEqual([first.clientId, second.clientId].sort());
+  });
+
+  it('replaces only from the version it read (compare-and-set)', async () => {
+    const app = application();
+    await stores.applications.insertApplication(app);
+    expect(await stores.applications.replaceApplication({ ...app, name: 'Renamed' }, 1)).toBe(true);
+    expect(await stores.applications.replaceApplication({ ...app, name: 'Lost race' }, 1)).toBe(false);
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toMatchObject({ name: 'Renamed', version: 2 });
+  });
+});
+
+describe.each(durableBackends)('%s: KeyringStore', (_name, stores) => {
+  it('inserts once: a second insertIfAbsent returns the first record', async () => {
+    const name = id();
+    const first = await stores.keyrings.insertKeyringIfAbsent({ name, sealed: 'a', version: 1, updatedAt: new Date() });
+    const second = await stores.keyrings.insertKeyringIfAbsent({ name, sealed: 'b', version: 1, updatedAt: new Date() });
+    expect(first.sealed).toBe('a');
+    expect(second.sealed).toBe('a');
+  });
+
+  it('replaces from the version it read', async () => {
+    const name = id();
+    await stores.keyrings.insertKeyringIfAbsent({ name, sealed: 'a', version: 1, updatedAt: new Date() });
+    expect(await stores.keyrings.replaceKeyring({ name, sealed: 'b', version: 2, updatedAt: new Date() }, 1)).toBe(true);
+    expect(await stores.keyrings.replaceKeyring({ name, sealed: 'c', version: 2, updatedAt: new Date() }, 1)).toBe(false);
+    expect(await stores.keyrings.findKeyring(name)).toMatchObject({ sealed: 'b', version: 2 });
+  });
+});
+
+describe.each(durableBackends)('%s: AuditStore', (_name, stores) => {
+  const subject = id();
+  beforeAll(async () => {
+    for (const [i, type] of ['login.succeeded', 'login.failed', 'login.succeeded'].entries()) {
+      await stores.audit.appendAuditEvent({
+        id: id(), at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), type, actor: { kind: 'account', id: subject },
+        subject, clientId: null, ip: '127.0.0.1', outcome: type.endsWith('failed') ? 'failure' : 'success', details: { i },
+      });
+    }
+  });
+
+  it('lists events oldest first, filtered by subject, type and time', async () => {
+    const all = await stores.audit.listAuditEvents({ subject, limit: 10 });
+    expect(all.map((e) => e.details.i)).toEqual([0, 1, 2]);
+    expect(all[0]).toMatchObject({ actor: { kind: 'account', id: subject }, ip: '127.0.0.1', outcome: 'success' });
+    const failed = await stores.audit.listAuditEvents({ subject, type: 'login.failed', limit: 10 });
+    expect(failed).toHaveLength(1);
+    const later = await stores.audit.listAuditEvents({ subject, since: new Date(Date.UTC(2026, 0, 1, 0, 0, 1)), limit: 1 });
+    expect(later.map((e) => e.details.i)).toEqual([1]);
+  });
+});
