@@ -1,0 +1,89 @@
+import type { AccountStore, ApplicationRecord, ApplicationStore } from '../storage/contract.ts';
+import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
+import type { PermissionCatalog } from '../permissions/catalog.ts';
+import { AppError } from '../shared/app-error.ts';
+import { normalizeEmail } from '../accounts/account-rules.ts';
+import { generateClientId, generateClientSecret, hashClientSecret } from './client-secret.ts';
+import { checkApplicationName, checkApplicationScope, checkRedirectUris, parseApplicationType } from './application-rules.ts';
+
+export interface ApplicationDeps {
+  applications: ApplicationStore;
+  accounts: AccountStore;
+  audit: AuditLog;
+  catalog: PermissionCatalog;
+  /** Key of the keyed hash of client secrets (derived from SECRET_KEY). */
+  secretHashKey: Buffer;
+  /** 0: secrets do not expire. */
+  secretLifetimeSeconds: number;
+}
+
+export interface NewApplication {
+  name: string;
+  type: string;
+  scope?: string | undefined;
+  redirectUris?: string[] | undefined;
+  ownerEmail?: string | undefined;
+  isResourceServer?: boolean | undefined;
+  isFirstParty?: boolean | undefined;
+}
+
+export interface IssuedSecret {
+  clientSecret: string;
+  /** Epoch seconds, 0 when it does not expire (RFC 7591 §3.2.1). */
+  clientSecretExpiresAt: number;
+}
+
+export const epochSeconds = (date: Date | null): number => (date === null ? 0 : Math.floor(date.getTime() / 1000));
+
+export function secretExpiry(deps: Pick<ApplicationDeps, 'secretLifetimeSeconds'>, now: Date): Date | null {
+  return deps.secretLifetimeSeconds > 0 ? new Date(now.getTime() + deps.secretLifetimeSeconds * 1000) : null;
+}
+
+export async function createApplication(
+  deps: ApplicationDeps,
+  input: NewApplication,
+  actor: AuditEvent['actor'],
+): Promise<{ application: ApplicationRecord; secret: IssuedSecret | undefined }> {
+  const type = parseApplicationType(input.type);
+  const name = checkApplicationName(input.name);
+  const scope = checkApplicationScope(deps.catalog, type, input.scope);
+  const redirectUris = checkRedirectUris(type, input.redirectUris ?? []);
+  if (input.isResourceServer && type !== 'service') {
+    throw new AppError('invalid_application_type', 'only a service application can be a resource server');
+  }
+  let ownerId: string | null = null;
+  if (input.ownerEmail !== undefined) {
+    const owner = await deps.accounts.findAccountByEmail(normalizeEmail(input.ownerEmail));
+    if (!owner) throw new AppError('account_not_found', 'no account has this email address', { status: 404 });
+    ownerId = owner.id;
+  }
+
+  const now = new Date();
+  // Native apps are public clients (RFC 8252 §8.5): a secret in an installed app is no secret.
+  const clientSecret = type === 'native' ? undefined : generateClientSecret();
+  const expiresAt = secretExpiry(deps, now);
+  const application: ApplicationRecord = {
+    clientId: generateClientId(),
+    name,
+    type,
+    scope,
+    redirectUris,
+    ownerId,
+    secrets: clientSecret ? [{ hash: hashClientSecret(deps.secretHashKey, clientSecret), createdAt: now, expiresAt }] : [],
+    isResourceServer: input.isResourceServer ?? false,
+    isFirstParty: input.isFirstParty ?? false,
+    revokedAt: null,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  await deps.applications.insertApplication(application);
+  await deps.audit.record({
+    type: 'client.created', actor, subject: ownerId, clientId: application.clientId,
+    details: { name, type, scope, redirectUris, isResourceServer: application.isResourceServer },
+  });
+  return {
+    application,
+    secret: clientSecret ? { clientSecret, clientSecretExpiresAt: epochSeconds(expiresAt) } : undefined,
+  };
+}

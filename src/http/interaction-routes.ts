@@ -1,0 +1,162 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type Provider from 'oidc-provider';
+import type { AccountStore } from '../storage/contract.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { PermissionCatalog } from '../permissions/catalog.ts';
+import { authenticate } from '../accounts/authenticate.ts';
+import { AppError } from '../shared/app-error.ts';
+import { ACR_PASSWORD } from '../oidc/create-provider.ts';
+import type { Renderer } from './render.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  accounts: AccountStore;
+  audit: AuditLog;
+  catalog: PermissionCatalog;
+  renderer: Renderer;
+}
+
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+// Field types are checked, not coerced: `email[$ne]=` parses to an object and is refused (ASVS 1.2.4).
+const loginForm = z.object({ email: z.string().max(320), password: z.string().max(4096) });
+const consentForm = z.object({ decision: z.enum(['allow', 'deny']) });
+
+function parseForm<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new AppError('invalid_request', 'the form is incomplete or malformed');
+  return result.data;
+}
+
+/** The interaction behind the cookie, which must be the one named in the URL and at `prompt`. */
+async function loadInteraction(deps: InteractionDeps, ctx: Context, prompt?: string): Promise<Interaction> {
+  let interaction: Interaction;
+  try {
+    interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
+  } catch (error) {
+    if ((error as Error).name === 'SessionNotFound') {
+      throw new AppError('interaction_expired', 'this sign-in page has expired; start again from the application');
+    }
+    throw error;
+  }
+  if (interaction.uid !== ctx.params.uid || (prompt && interaction.prompt.name !== prompt)) {
+    throw new AppError('interaction_expired', 'this sign-in page has expired; start again from the application');
+  }
+  ctx.state.locale = deps.renderer.localeOf(ctx, interaction.params.ui_locales as string | undefined);
+  return interaction;
+}
+
+async function clientName(deps: InteractionDeps, interaction: Interaction): Promise<string> {
+  const client = await deps.provider.Client.find(String(interaction.params.client_id));
+  return client?.clientName ?? String(interaction.params.client_id);
+}
+
+/** 303 See Other after every POST (RFC 9700 §4.12: never 307, which would re-post the password). */
+async function finish(deps: InteractionDeps, ctx: Context, result: Record<string, unknown>, merge: boolean) {
+  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  ctx.status = 303;
+  ctx.redirect(returnTo);
+}
+
+function requestedScopes(interaction: Interaction): string[] {
+  const details = interaction.prompt.details as {
+    missingOIDCScope?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  return [...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()];
+}
+
+async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<void> {
+  const interaction = await loadInteraction(deps, ctx);
+  const name = await clientName(deps, interaction);
+  if (interaction.prompt.name === 'login') {
+    deps.renderer.page(ctx, 'login', { uid: interaction.uid, clientName: name });
+    return;
+  }
+  if (interaction.prompt.name === 'consent') {
+    const account = await deps.accounts.findAccountById(interaction.session?.accountId ?? '');
+    const locale = ctx.state.locale;
+    const scopes = requestedScopes(interaction).map((scope) => ({
+      name: scope,
+      description: deps.catalog.describeScope(scope, locale),
+    }));
+    deps.renderer.page(ctx, 'consent', { uid: interaction.uid, clientName: name, email: account?.email ?? '', scopes });
+    return;
+  }
+  throw new AppError('interaction_expired', 'this sign-in step is not available; start again from the application');
+}
+
+async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
+  const interaction = await loadInteraction(deps, ctx, 'login');
+  const form = parseForm(loginForm, ctx.request.body);
+  const clientId = String(interaction.params.client_id);
+  const result = await authenticate(deps, form.email, form.password);
+  if (!result.ok) {
+    await deps.audit.record({
+      type: 'login.failed', actor: { kind: 'account', id: null }, clientId, ip: ctx.ip, outcome: 'failure',
+      details: { reason: result.reason },
+    });
+    // One answer for an unknown email and a wrong password (no user enumeration).
+    const t = deps.renderer.translations[ctx.state.locale as 'en'];
+    deps.renderer.page(ctx, 'login', {
+      uid: interaction.uid, clientName: await clientName(deps, interaction), email: form.email,
+      error: t('login.invalid_credentials'),
+    }, 401);
+    return;
+  }
+  await deps.audit.record({
+    type: 'login.succeeded', actor: { kind: 'account', id: result.account.id }, subject: result.account.id,
+    clientId, ip: ctx.ip, details: { amr: ['pwd'] },
+  });
+  await finish(deps, ctx, { login: { accountId: result.account.id, amr: ['pwd'], acr: ACR_PASSWORD } }, false);
+}
+
+async function submitConsent(deps: InteractionDeps, ctx: Context): Promise<void> {
+  const interaction = await loadInteraction(deps, ctx, 'consent');
+  const { decision } = parseForm(consentForm, ctx.request.body);
+  if (decision === 'deny') {
+    await finish(deps, ctx, { error: 'access_denied', error_description: 'the user denied the request' }, false);
+    return;
+  }
+  const { provider } = deps;
+  const accountId = interaction.session!.accountId;
+  const clientId = String(interaction.params.client_id);
+  const grant = interaction.grantId
+    ? await provider.Grant.find(interaction.grantId)
+    : new provider.Grant({ accountId, clientId });
+  if (!grant) throw new AppError('interaction_expired', 'this authorization has expired; start again from the application');
+  const details = interaction.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const grantId = await grant.save();
+  await deps.audit.record({
+    type: 'consent.granted', actor: { kind: 'account', id: accountId }, subject: accountId, clientId, ip: ctx.ip,
+    details: { grantId, scopes: requestedScopes(interaction) },
+  });
+  await finish(deps, ctx, { consent: interaction.grantId ? {} : { grantId } }, true);
+}
+
+async function abortInteraction(deps: InteractionDeps, ctx: Context): Promise<void> {
+  await loadInteraction(deps, ctx);
+  await finish(deps, ctx, { error: 'access_denied', error_description: 'the user cancelled the request' }, false);
+}
+
+export function createInteractionRoutes(deps: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+  router.get('/', (ctx) => showInteraction(deps, ctx));
+  router.post('/login', forms, (ctx) => submitLogin(deps, ctx));
+  router.post('/consent', forms, (ctx) => submitConsent(deps, ctx));
+  router.post('/abort', (ctx) => abortInteraction(deps, ctx));
+  return router;
+}

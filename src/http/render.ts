@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import type { Context } from 'koa';
+import { Eta } from 'eta';
+import type { Locale } from '../permissions/catalog.ts';
+import { loadTranslations, resolveLocale, type Translate } from './i18n.ts';
+
+export const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
+export const LOCALE_COOKIE = 'tokenim_lang';
+
+/** What locale resolution reads of a request (a Koa or an oidc-provider context). */
+export type LocaleSource = Pick<Context, 'query' | 'cookies' | 'get'>;
+
+export interface Renderer {
+  translations: Record<Locale, Translate>;
+  /** Resolves the request's locale (and remembers an explicit ?ui_locales= choice in a cookie). */
+  localeOf(ctx: LocaleSource, uiLocales?: string): Locale;
+  /** Renders views/<view>.eta in the request's locale as the response body. */
+  page(ctx: Context, view: string, data?: Record<string, unknown>, status?: number): void;
+  /** The logout form and other pages the provider renders itself (no Koa router context). */
+  html(locale: Locale, view: string, data?: Record<string, unknown>): string;
+}
+
+export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
+  const eta = new Eta({ views: viewsDir, autoEscape: true, cache: true, autoTrim: false });
+  const translations = loadTranslations(viewsDir);
+  const html = (locale: Locale, view: string, data: Record<string, unknown> = {}) =>
+    eta.render(view, { ...data, locale, t: translations[locale] });
+
+  const localeOf = (ctx: LocaleSource, uiLocales?: string): Locale => {
+    const chosen = typeof ctx.query.ui_locales === 'string' ? ctx.query.ui_locales : undefined;
+    const locale = resolveLocale({
+      uiLocales: chosen ?? uiLocales,
+      cookie: ctx.cookies.get(LOCALE_COOKIE),
+      acceptLanguage: ctx.get('Accept-Language'),
+    });
+    if (chosen) {
+      ctx.cookies.set(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', signed: false, maxAge: 365 * 86400_000 });
+    }
+    return locale;
+  };
+
+  return {
+    translations,
+    localeOf,
+    html,
+    page(ctx, view, data = {}, status = 200) {
+      const locale = (ctx.state.locale as Locale | undefined) ?? localeOf(ctx);
+      ctx.status = status;
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = html(locale, view, data);
+    },
+  };
+}

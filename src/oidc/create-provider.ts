@@ -1,0 +1,143 @@
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/schema.ts';
+import type { PermissionCatalog } from '../permissions/catalog.ts';
+import type { AccountStore, ApplicationStore, ArtifactStore } from '../storage/contract.ts';
+import type { Keyring } from '../keys/keyring.ts';
+import type { Renderer } from '../http/render.ts';
+import { FIRST_PARTY, RESOURCE_SERVER, SECRET_HASHES } from '../applications/client-metadata.ts';
+import { createAdapterFactory } from './adapter.ts';
+import { createFindAccount } from './find-account.ts';
+import { installClientSecretCheck } from './client-auth.ts';
+import { renderProviderError } from './render-provider-error.ts';
+
+export const ACR_PASSWORD = 'urn:tokenim:acr:pwd';
+export const ACR_MFA = 'urn:tokenim:acr:mfa';
+
+export interface ProviderDeps {
+  config: Config;
+  catalog: PermissionCatalog;
+  keyring: Keyring;
+  shortLived: ArtifactStore;
+  durable: ArtifactStore;
+  accounts: AccountStore;
+  applications: ApplicationStore;
+  secretHashKey: Buffer;
+  renderer: Renderer;
+}
+
+/** The client's allowed scopes (its `scope` metadata) that are permissions of the TokenIM API. */
+function allowedApiScopes(catalog: PermissionCatalog, client: { scope?: string | undefined }): string[] {
+  const allowed = new Set((client.scope ?? '').split(' '));
+  return catalog.apiScopes.filter((scope) => allowed.has(scope));
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, catalog, renderer } = deps;
+  const audience = config.api.audience;
+  const ttl = config.ttl;
+
+  const configuration: Configuration = {
+    adapter: createAdapterFactory({ shortLived: deps.shortLived, durable: deps.durable, applications: deps.applications }),
+    clients: [],
+    findAccount: createFindAccount(deps.accounts),
+    jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
+    // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.
+    cookies: {
+      keys: deps.keyring.cookie,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    scopes: catalog.oidcScopes,
+    claims: {
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      profile: ['name'],
+      email: ['email', 'email_verified'],
+    },
+    acrValues: [ACR_PASSWORD, ACR_MFA],
+    responseTypes: ['code'],
+    // RFC 9700 §2.1.1: PKCE for every client, confidential ones included; only S256 exists in v9.
+    pkce: { required: () => true },
+    // No client_secret_jwt and no HS* algorithms: stored secrets are hashes, unusable as HMAC keys.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
+    extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY] },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.api.accessTokenTtlSeconds,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.api.accessTokenTtlSeconds,
+      AuthorizationCode: ttl.authorizationCodeSeconds,
+      IdToken: ttl.idTokenSeconds,
+      Interaction: ttl.interactionSeconds,
+      Session: ttl.sessionSeconds,
+      RefreshToken: ttl.refreshTokenSeconds,
+      // An absolute cap on the refresh token chain: every refresh checks the grant's expiry.
+      Grant: ttl.grantSeconds,
+      PushedAuthorizationRequest: 60,
+      BackchannelAuthenticationRequest: 600,
+      DeviceCode: 600,
+    },
+    async extraTokenClaims(_ctx, token) {
+      if (token.kind !== 'AccessToken' || !('accountId' in token) || typeof token.accountId !== 'string') return undefined;
+      const account = await deps.accounts.findAccountById(token.accountId);
+      return { roles: account?.roles ?? [] };
+    },
+    clientBasedCORS(_ctx, origin, client) {
+      // Browser apps may call the token endpoint from the origins of their own redirect URIs.
+      return (client.redirectUris ?? []).some((uri) => new URL(uri).origin === origin);
+    },
+    renderError: (ctx, out, error) => renderProviderError(renderer, ctx, out, error),
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // RFC 7662 §4: only resource servers may introspect; other clients get {active:false}.
+        allowedPolicy: async (_ctx, client) => client[RESOURCE_SERVER] === true,
+      },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      registration: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          const locale = renderer.localeOf(ctx);
+          ctx.type = 'html';
+          ctx.body = renderer.html(locale, 'logout', { form });
+        },
+        async postLogoutSuccessSource(ctx) {
+          const locale = renderer.localeOf(ctx);
+          ctx.type = 'html';
+          ctx.body = renderer.html(locale, 'logged-out');
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        // RFC 8707: a request that names no resource gets the TokenIM API, if the client may use it.
+        defaultResource: (_ctx, client) => (client && allowedApiScopes(catalog, client).length ? audience : undefined),
+        useGrantedResource: () => true,
+        getResourceServerInfo(_ctx: KoaContextWithOIDC, resourceIndicator, client) {
+          if (resourceIndicator !== audience) throw new errors.InvalidTarget('unknown resource');
+          const scope = allowedApiScopes(catalog, client).join(' ');
+          if (!scope) throw new errors.InvalidTarget('this client may not use the TokenIM API');
+          return {
+            scope,
+            audience,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: config.api.accessTokenTtlSeconds,
+            // RFC 9068 JWT access tokens, signed with ES256 (cheaper to sign and verify than RS256).
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  installClientSecretCheck(provider, deps.secretHashKey);
+  return provider;
+}

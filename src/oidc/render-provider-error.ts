@@ -1,0 +1,20 @@
+import type { ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
+import type { Renderer } from '../http/render.ts';
+
+/**
+ * The HTML error page for errors the provider cannot redirect back to the app (bad client_id or
+ * redirect_uri, expired interaction, …). Only the RFC error code and the provider's public
+ * description are shown; 5xx details stay in the log.
+ */
+export async function renderProviderError(renderer: Renderer, ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void> {
+  const locale = renderer.localeOf(ctx);
+  const t = renderer.translations[locale];
+  const isServerError = ((error as Error & { status?: number }).status ?? 500) >= 500;
+  const known = t(`errors.${out.error}`);
+  const message = isServerError
+    ? t('errors.server_error')
+    : known !== `errors.${out.error}` && locale !== 'en' ? known : out.error_description ?? known;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = renderer.html(locale, 'error', { code: out.error, message });
+}

@@ -1,0 +1,68 @@
+import type { RoleCatalog, ScopeCatalog } from '../config/schema.ts';
+import { ConfigError } from '../config/load-config.ts';
+
+export type Locale = 'en' | 'zh-CN';
+
+export interface PermissionCatalog {
+  /** OIDC scopes (openid, profile, …): the provider's `scopes`. */
+  oidcScopes: string[];
+  /** Permission scopes of the TokenIM API. */
+  apiScopes: string[];
+  isKnownScope(scope: string): boolean;
+  describeScope(scope: string, locale: Locale): string;
+  roleNames: string[];
+  defaultRole: string;
+  isKnownRole(role: string): boolean;
+  /** The API scopes the given roles allow (inherited roles and "*" expanded). */
+  scopesForRoles(roles: readonly string[]): Set<string>;
+}
+
+/** Builds the catalog from config/scopes.json and config/roles.json, checking that they agree. */
+export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog): PermissionCatalog {
+  const oidcScopes = Object.keys(scopes.oidc);
+  const apiScopes = Object.keys(scopes.api);
+  const descriptions = new Map(Object.entries({ ...scopes.oidc, ...scopes.api }));
+  const roleNames = Object.keys(roles.roles);
+
+  if (!roles.roles[roles.defaultRole]) {
+    throw new ConfigError('config/roles.json defaultRole', `names no role ("${roles.defaultRole}")`);
+  }
+  for (const [name, role] of Object.entries(roles.roles)) {
+    for (const parent of role.inherits ?? []) {
+      if (!roles.roles[parent]) throw new ConfigError(`config/roles.json roles.${name}.inherits`, `names no role ("${parent}")`);
+    }
+    for (const scope of role.scopes) {
+      if (scope !== '*' && !scopes.api[scope]) {
+        throw new ConfigError(`config/roles.json roles.${name}.scopes`, `"${scope}" is not in config/scopes.json api`);
+      }
+    }
+  }
+
+  const expand = (name: string, seen: Set<string>, into: Set<string>) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const role = roles.roles[name];
+    if (!role) return;
+    for (const scope of role.scopes) {
+      if (scope === '*') apiScopes.forEach((s) => into.add(s));
+      else into.add(scope);
+    }
+    for (const parent of role.inherits ?? []) expand(parent, seen, into);
+  };
+
+  return {
+    oidcScopes,
+    apiScopes,
+    isKnownScope: (scope) => descriptions.has(scope),
+    describeScope: (scope, locale) => descriptions.get(scope)?.[locale] ?? scope,
+    roleNames,
+    defaultRole: roles.defaultRole,
+    isKnownRole: (role) => Object.hasOwn(roles.roles, role),
+    scopesForRoles(assigned) {
+      const into = new Set<string>();
+      const seen = new Set<string>();
+      for (const role of assigned) expand(role, seen, into);
+      return into;
+    },
+  };
+}

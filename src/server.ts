@@ -1,0 +1,78 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './shared/logger.ts';
+import { buildServices, type Services } from './services.ts';
+import { closeConnections } from './storage/open-stores.ts';
+import { deleteExpiredSqliteArtifacts } from './storage/sqlite/sqlite-artifacts.ts';
+import { createProvider } from './oidc/create-provider.ts';
+import { createRenderer } from './http/render.ts';
+import type { Readiness } from './http/ops-routes.ts';
+import { createApp } from './app.ts';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  services: Services;
+  /** Graceful stop: readiness fails, new connections are refused, in-flight requests finish, stores close. */
+  stop(): Promise<void>;
+}
+
+const CLEANUP_INTERVAL_MS = 10 * 60_000;
+
+export async function startServer(config: Config, logger: Logger, options: { host?: string } = {}): Promise<RunningServer> {
+  const services = await buildServices(config);
+  const { stores } = services;
+  try {
+    const keyring = await services.keyrings.load();
+    const renderer = createRenderer();
+    const provider = createProvider({
+      config, catalog: services.catalog, keyring, renderer,
+      shortLived: stores.shortLived, durable: stores.durable.artifacts,
+      accounts: stores.durable.accounts, applications: stores.durable.applications,
+      secretHashKey: services.secretHashKey,
+    });
+    provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
+    const readiness: Readiness = { isAcceptingTraffic: true };
+    const app = createApp({
+      provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keyring.cookie,
+      trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
+    });
+
+    const server = createServer(app.callback());
+    // Slow or oversized requests are cut off early (Hydra uses a 5 s read-header timeout).
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    server.listen(config.port, options.host);
+    await once(server, 'listening');
+
+    const cleanup = stores.sqlite
+      ? setInterval(() => deleteExpiredSqliteArtifacts(stores.sqlite!), CLEANUP_INTERVAL_MS).unref()
+      : undefined;
+
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        readiness.isAcceptingTraffic = false;
+        clearInterval(cleanup);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
+        // Connections that finish their in-flight request become idle: close them as they do.
+        const idleSweep = setInterval(() => server.closeIdleConnections(), 100).unref();
+        await closed;
+        clearTimeout(deadline);
+        clearInterval(idleSweep);
+        await closeConnections(stores.connections);
+      })();
+      return stopping;
+    };
+    return { url: `http://127.0.0.1:${port}`, server, services, stop };
+  } catch (error) {
+    await closeConnections(stores.connections);
+    throw error;
+  }
+}

@@ -1,0 +1,48 @@
+import type { Config } from './config/schema.ts';
+import { openStores, type Stores } from './storage/open-stores.ts';
+import { resolveSecretKey } from './crypto/resolve-secret-key.ts';
+import { deriveKey } from './crypto/secret-box.ts';
+import { createKeyringService, type KeyringService } from './keys/keyring.ts';
+import { buildPermissionCatalog, type PermissionCatalog } from './permissions/catalog.ts';
+import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
+import type { AccountDeps } from './accounts/create-account.ts';
+import type { ApplicationDeps } from './applications/create-application.ts';
+
+export interface Services {
+  config: Config;
+  stores: Stores;
+  catalog: PermissionCatalog;
+  audit: AuditLog;
+  keyrings: KeyringService;
+  secretHashKey: Buffer;
+  accountDeps: AccountDeps;
+  applicationDeps: ApplicationDeps;
+}
+
+/** Opens the stores and builds the domain services: what the server and the CLI share. */
+export async function buildServices(config: Config): Promise<Services> {
+  // The catalog is checked before anything is opened: a bad config/ never touches a store.
+  const catalog = buildPermissionCatalog(config.scopes, config.roles);
+  const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
+  const stores = await openStores(config);
+  const audit = createAuditLog(stores.durable.audit);
+  const secretHashKey = deriveKey(secretKey, 'client-secret');
+  const accountDeps: AccountDeps = { accounts: stores.durable.accounts, audit, catalog };
+  return {
+    config,
+    stores,
+    catalog,
+    audit,
+    keyrings: createKeyringService(stores.durable.keyrings, secretKey),
+    secretHashKey,
+    accountDeps,
+    applicationDeps: {
+      applications: stores.durable.applications,
+      accounts: stores.durable.accounts,
+      audit,
+      catalog,
+      secretHashKey,
+      secretLifetimeSeconds: config.clients.secretLifetimeSeconds,
+    },
+  };
+}
