@@ -11,6 +11,8 @@ export const settingsSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     mailFrom: z.string().min(3),
     trustProxy: z.boolean(),
+    // Lets several deployments share one Redis.
+    redisKeyPrefix: z.string().min(1).max(64),
     api: z.object({ audience: z.string().min(1), accessTokenTtlSeconds: seconds }).strict(),
     ttl: z
       .object({

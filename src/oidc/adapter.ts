@@ -24,6 +24,7 @@ export interface AdapterStores {
   shortLived: ArtifactStore;
   durable: ArtifactStore;
   applications: ApplicationStore;
+  oidcScopes: readonly string[];
 }
 
 export function storeForModel(stores: AdapterStores, model: string): ArtifactStore {
@@ -61,14 +62,14 @@ function artifactAdapter(stores: AdapterStores, model: string): Adapter {
   };
 }
 
-function clientAdapter(applications: ApplicationStore): Adapter {
+function clientAdapter(applications: ApplicationStore, oidcScopes: readonly string[]): Adapter {
   const readOnly = async () => {
     throw new Error('clients are managed through the applications store, not the provider');
   };
   return {
     async find(clientId) {
       const application = await applications.findApplicationByClientId(clientId);
-      return application && (toClientMetadata(application) as AdapterPayload | undefined);
+      return application && (toClientMetadata(application, oidcScopes) as AdapterPayload | undefined);
     },
     upsert: readOnly,
     destroy: readOnly,
@@ -81,5 +82,5 @@ function clientAdapter(applications: ApplicationStore): Adapter {
 
 /** oidc-provider's adapter factory: one adapter per model, routed to its store. */
 export function createAdapterFactory(stores: AdapterStores): AdapterFactory {
-  return (model) => (model === 'Client' ? clientAdapter(stores.applications) : artifactAdapter(stores, model));
+  return (model) => (model === 'Client' ? clientAdapter(stores.applications, stores.oidcScopes) : artifactAdapter(stores, model));
 }

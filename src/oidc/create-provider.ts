@@ -4,7 +4,7 @@ import type { PermissionCatalog } from '../permissions/catalog.ts';
 import type { AccountStore, ApplicationStore, ArtifactStore } from '../storage/contract.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Renderer } from '../http/render.ts';
-import { FIRST_PARTY, RESOURCE_SERVER, SECRET_HASHES } from '../applications/client-metadata.ts';
+import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, SECRET_HASHES } from '../applications/client-metadata.ts';
 import { createAdapterFactory } from './adapter.ts';
 import { createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
@@ -25,9 +25,9 @@ export interface ProviderDeps {
   renderer: Renderer;
 }
 
-/** The client's allowed scopes (its `scope` metadata) that are permissions of the TokenIM API. */
-function allowedApiScopes(catalog: PermissionCatalog, client: { scope?: string | undefined }): string[] {
-  const allowed = new Set((client.scope ?? '').split(' '));
+/** The permissions of the TokenIM API that the client may ask for. */
+function allowedApiScopes(catalog: PermissionCatalog, client: Record<string, unknown>): string[] {
+  const allowed = new Set(Array.isArray(client[API_SCOPES]) ? (client[API_SCOPES] as unknown[]) : []);
   return catalog.apiScopes.filter((scope) => allowed.has(scope));
 }
 
@@ -37,7 +37,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   const ttl = config.ttl;
 
   const configuration: Configuration = {
-    adapter: createAdapterFactory({ shortLived: deps.shortLived, durable: deps.durable, applications: deps.applications }),
+    adapter: createAdapterFactory({
+      shortLived: deps.shortLived, durable: deps.durable, applications: deps.applications, oidcScopes: catalog.oidcScopes,
+    }),
     clients: [],
     findAccount: createFindAccount(deps.accounts),
     jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
@@ -63,7 +65,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
-    extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY] },
+    extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: true,
     ttl: {

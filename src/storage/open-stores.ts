@@ -21,7 +21,7 @@ export interface StoreSettings {
   dataDir: string;
   mongodbUri: string | undefined;
   redisUrl: string | undefined;
-  redisKeyPrefix?: string;
+  redisKeyPrefix: string;
 }
 
 export const sqliteFile = (dataDir: string) => join(dataDir, 'tokenim-auth.sqlite');
