@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../../src/config/load-config.ts';
+
+describe('loadConfig', () => {
+  it('defaults: port 3000, issuer on localhost, ./data, no external stores', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', nodeEnv: 'development',
+      mongodbUri: undefined, redisUrl: undefined, logLevel: 'info', trustProxy: false });
+    expect(config.dataDir).toMatch(/\/data$/);
+  });
+
+  it('environment overrides the files', () => {
+    const config = loadConfig({ PORT: '8080', TRUST_PROXY: 'true', REDIS_URL: 'redis://127.0.0.1:6380', LOG_LEVEL: 'debug' });
+    expect(config).toMatchObject({ port: 8080, issuer: 'http://localhost:8080', trustProxy: true,
+      redisUrl: 'redis://127.0.0.1:6380', logLevel: 'debug' });
+  });
+
+  it.each([
+    [{ PORT: '0' }, 'PORT: must be a whole number from 1 to 65535 (got "0")'],
+    [{ PORT: '3000abc' }, 'PORT: must be a whole number from 1 to 65535 (got "3000abc")'],
+    [{ ISSUER: 'not a url' }, 'ISSUER: is not a valid URL (got "not a url")'],
+    [{ ISSUER: 'http://id.example.com?x=1' }, 'ISSUER: must not have a query or a fragment'],
+    [{ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32) }, 'ISSUER: must be an https:// URL when NODE_ENV=production'],
+    [{ NODE_ENV: 'production', ISSUER: 'https://id.example.com' }, 'SECRET_KEY: is required when NODE_ENV=production'],
+    [{ SECRET_KEY: 'short' }, 'SECRET_KEY: must be at least 32 characters long'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL: must start with redis:// or rediss://'],
+    [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI: must start with mongodb:// or mongodb+srv://'],
+    [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: must be true or false (got "maybe")'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV: must be development, production or test (got "staging")'],
+  ])('%j stops with a line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts a production setup', () => {
+    const config = loadConfig({ NODE_ENV: 'production', ISSUER: 'https://id.tokenim.example/', SECRET_KEY: 's'.repeat(40) });
+    expect(config.issuer).toBe('https://id.tokenim.example');
+  });
+});
