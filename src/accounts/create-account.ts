@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountRecord, AccountStore } from '../storage/contract.ts';
-import { DuplicateError } from '../storage/contract.ts';
+import { isDuplicateError } from '../storage/contract.ts';
 import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { AppError } from '../shared/app-error.ts';
@@ -42,7 +42,7 @@ export async function createAccount(deps: AccountDeps, input: NewAccount, actor:
   try {
     await deps.accounts.insertAccount(account);
   } catch (error) {
-    if (error instanceof DuplicateError || (error as Error).name === 'DuplicateError') {
+    if (isDuplicateError(error)) {
       throw new AppError('email_taken', 'an account with this email address already exists', { status: 409 });
     }
     throw error;

@@ -147,3 +147,7 @@ export class DuplicateError extends Error {
     this.name = 'DuplicateError';
   }
 }
+
+/** By name, not instanceof: errors may cross module realms (test runners' VMs). */
+export const isDuplicateError = (error: unknown): error is DuplicateError =>
+  typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DuplicateError';

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { AuditEventRecord, ClientSecretRecord, ApplicationRecord } from '../contract.ts';
+import type { AccountRecord, ApplicationRecord, AuditEventRecord, ClientSecretRecord } from '../contract.ts';
 
 export interface ArtifactDocument {
   _id: string; // `${model}:${id}`
@@ -12,17 +12,7 @@ export interface ArtifactDocument {
   consumedAt?: Date | null;
 }
 
-export interface AccountDocument {
-  _id: string;
-  email: string;
-  name: string;
-  passwordHash: string;
-  emailVerified: boolean;
-  roles: string[];
-  disabled: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string };
 
 export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets'> & {
   _id: string;
