@@ -24,7 +24,10 @@ export function openRedis(url: string): { redis: Redis; connection: StoreConnect
         await redis.ping();
       },
       async close() {
-        await redis.quit().catch(() => redis.disconnect());
+        // QUIT lets pending replies arrive; with Redis unreachable it would only queue and keep
+        // the reconnect loop alive, so then the connection is simply dropped.
+        if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+        else redis.disconnect();
       },
     },
   };
