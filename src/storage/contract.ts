@@ -4,6 +4,7 @@
 
 /** What oidc-provider stores per model (Session, AuthorizationCode, RefreshToken, Grant, …). */
 export type ArtifactPayload = Record<string, unknown> & {
+  accountId?: string;
   grantId?: string;
   uid?: string;
   userCode?: string;
@@ -23,6 +24,8 @@ export interface ArtifactStore {
   consume(model: string, id: string): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(model: string, grantId: string): Promise<void>;
+  /** The live artifacts of one account (its grants, its sessions), oldest first. */
+  listByAccountId(model: string, accountId: string): Promise<{ id: string; payload: ArtifactPayload }[]>;
 }
 
 export interface AccountRecord {
@@ -43,7 +46,13 @@ export interface AccountStore {
   findAccountById(id: string): Promise<AccountRecord | undefined>;
   findAccountByEmail(email: string): Promise<AccountRecord | undefined>;
   updateAccountRolesById(id: string, roles: string[], updatedAt: Date): Promise<boolean>;
+  /** Throws DuplicateError when a new email is taken. False when there is no such account. */
+  updateAccountById(id: string, patch: AccountPatch): Promise<boolean>;
 }
+
+export type AccountPatch = Partial<Pick<AccountRecord, 'name' | 'email' | 'passwordHash' | 'emailVerified' | 'disabled'>> & {
+  updatedAt: Date;
+};
 
 export interface ClientSecretRecord {
   hash: string;

@@ -143,6 +143,20 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s: ArtifactStore (oid
     expect(await store.find('Grant', jti)).toBeUndefined();
   });
 
+  it('lists the live artifacts of one account in that model', async () => {
+    const accountId = id();
+    const [a, b, gone, other] = [id(), id(), id(), id()];
+    await store.upsert('Session', a, { accountId, n: 1 }, 60);
+    await store.upsert('Session', b, { accountId, n: 2 }, 120);
+    await store.upsert('Session', gone, { accountId, n: 3 }, 60);
+    await store.destroy('Session', gone);
+    await store.upsert('Session', other, { accountId: id() }, 60);
+    await store.upsert('Grant', id(), { accountId }, 60);
+    const listed = await store.listByAccountId('Session', accountId);
+    expect(listed).toEqual([{ id: a, payload: { accountId, n: 1 } }, { id: b, payload: { accountId, n: 2 } }]);
+    expect(await store.listByAccountId('Session', id())).toEqual([]);
+  });
+
   it("revokes by grantId only that model's artifacts of that grant", async () => {
     const grantId = id();
     const [a, b, other, otherModel] = [id(), id(), id(), id()];
@@ -212,6 +226,25 @@ describe.each(durableBackends)('%s: AccountStore', (_name, stores) => {
     expect(await stores.accounts.updateAccountRolesById(a.id, ['member', 'support'], at)).toBe(true);
     expect(await stores.accounts.findAccountById(a.id)).toMatchObject({ roles: ['member', 'support'], updatedAt: at });
     expect(await stores.accounts.updateAccountRolesById(id(), ['member'], at)).toBe(false);
+  });
+});
+
+describe.each(durableBackends)('%s: AccountStore updates', (_name, stores) => {
+  it('updates the given fields only', async () => {
+    const a = account({ emailVerified: false });
+    await stores.accounts.insertAccount(a);
+    const at = new Date('2026-03-03T00:00:00Z');
+    expect(await stores.accounts.updateAccountById(a.id, { emailVerified: true, name: 'Ada L.', updatedAt: at })).toBe(true);
+    expect(await stores.accounts.findAccountById(a.id)).toEqual({ ...a, emailVerified: true, name: 'Ada L.', updatedAt: at });
+    expect(await stores.accounts.updateAccountById(id(), { name: 'x', updatedAt: at })).toBe(false);
+  });
+
+  it('refuses an email another account has', async () => {
+    const a = account();
+    const b = account();
+    await stores.accounts.insertAccount(a);
+    await stores.accounts.insertAccount(b);
+    await expect(stores.accounts.updateAccountById(b.id, { email: a.email, updatedAt: new Date() })).rejects.toBeInstanceOf(DuplicateError);
   });
 });
 

@@ -19,7 +19,7 @@ export function createMongoArtifactStore(artifacts: Collection<ArtifactDocument>
       // $set leaves consumedAt alone: consumption is permanent.
       await artifacts.updateOne(
         { _id: `${model}:${id}` },
-        { $set: { model, payload, grantId: payload.grantId ?? null, uid: payload.uid ?? null,
+        { $set: { model, payload, grantId: payload.grantId ?? null, accountId: payload.accountId ?? null, uid: payload.uid ?? null,
           userCode: payload.userCode ?? null, expiresAt } },
         { upsert: true },
       );
@@ -40,6 +40,10 @@ export function createMongoArtifactStore(artifacts: Collection<ArtifactDocument>
     },
     async revokeByGrantId(model, grantId) {
       await artifacts.deleteMany({ model, grantId });
+    },
+    async listByAccountId(model, accountId) {
+      const docs = await artifacts.find({ model, accountId, ...live() }).sort({ expiresAt: 1 }).toArray();
+      return docs.map((doc) => ({ id: doc._id.slice(model.length + 1), payload: toPayload(doc)! }));
     },
   };
 }

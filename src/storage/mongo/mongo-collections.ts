@@ -6,6 +6,7 @@ export interface ArtifactDocument {
   model: string;
   payload: Record<string, unknown>;
   grantId: string | null;
+  accountId?: string | null;
   uid: string | null;
   userCode: string | null;
   expiresAt: Date | null;
@@ -52,6 +53,7 @@ export async function createMongoIndexes(db: Db): Promise<string[]> {
     await c.artifacts.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiry_ttl' }),
     await c.artifacts.createIndex({ model: 1, grantId: 1 }, { name: 'by_grant', ...notNull('grantId') }),
     await c.artifacts.createIndex({ model: 1, uid: 1 }, { name: 'by_uid', ...notNull('uid') }),
+    await c.artifacts.createIndex({ model: 1, accountId: 1 }, { name: 'by_account', ...notNull('accountId') }),
     await c.artifacts.createIndex({ model: 1, userCode: 1 }, { name: 'by_user_code', ...notNull('userCode') }),
     await c.accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
     await c.applications.createIndex({ ownerId: 1 }, { name: 'by_owner', partialFilterExpression: { ownerId: { $type: 'string' } } }),

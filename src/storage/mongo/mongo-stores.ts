@@ -34,6 +34,15 @@ export function createMongoAccountStore(db: Db): AccountStore {
     async updateAccountRolesById(id, roles, updatedAt) {
       return (await accounts.updateOne({ _id: id }, { $set: { roles, updatedAt } })).matchedCount === 1;
     },
+    async updateAccountById(id, patch) {
+      const set = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+      try {
+        return (await accounts.updateOne({ _id: id }, { $set: set })).matchedCount === 1;
+      } catch (error) {
+        if (isDuplicateKey(error)) throw new DuplicateError('account');
+        throw error;
+      }
+    },
   };
 }
 

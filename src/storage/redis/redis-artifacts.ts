@@ -26,6 +26,7 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
   const keyFor = (model: string, id: string) => `${prefix}${model}:${id}`;
   const grantKeyFor = (model: string, grantId: string) => `${prefix}grant:${model}:${grantId}`;
   const uidKeyFor = (model: string, uid: string) => `${prefix}uid:${model}:${uid}`;
+  const accountKeyFor = (model: string, accountId: string) => `${prefix}account:${model}:${accountId}`;
   const userCodeKeyFor = (model: string, code: string) => `${prefix}usercode:${model}:${code}`;
 
   async function findByKey(key: string): Promise<ArtifactPayload | undefined> {
@@ -58,11 +59,15 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
         if (ttl === undefined) multi.set(pointer, id);
         else multi.set(pointer, id, 'EX', ttl);
       }
-      if (payload.grantId !== undefined) {
-        const grantKey = grantKeyFor(model, payload.grantId);
-        multi.sadd(grantKey, key);
-        if (ttl === undefined) multi.persist(grantKey);
-        else multi.eval(EXTEND_TTL, 1, grantKey, ttl);
+      const indexes = [
+        payload.grantId === undefined ? undefined : grantKeyFor(model, payload.grantId),
+        payload.accountId === undefined ? undefined : accountKeyFor(model, payload.accountId),
+      ];
+      for (const index of indexes) {
+        if (index === undefined) continue;
+        multi.sadd(index, key);
+        if (ttl === undefined) multi.persist(index);
+        else multi.eval(EXTEND_TTL, 1, index, ttl);
       }
       const results = await multi.exec();
       const failure = results?.find(([error]) => error);
@@ -80,6 +85,12 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
     },
     async revokeByGrantId(model, grantId) {
       await redis.eval(REVOKE_GRANT, 1, grantKeyFor(model, grantId));
+    },
+    async listByAccountId(model, accountId) {
+      const keys = (await redis.smembers(accountKeyFor(model, accountId))).sort();
+      const found = await Promise.all(keys.map(async (key) => ({ id: key.slice(keyFor(model, '').length), payload: await findByKey(key) })));
+      // Set members outlive the artifacts they name (expired or destroyed): those are skipped.
+      return found.filter((entry): entry is { id: string; payload: ArtifactPayload } => entry.payload !== undefined);
     },
   };
 }

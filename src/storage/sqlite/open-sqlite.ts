@@ -69,7 +69,13 @@ CREATE INDEX audit_events_subject ON audit_events (subject, at);
 CREATE INDEX audit_events_type ON audit_events (type, at);
 `;
 
-const MIGRATIONS = [SCHEMA_V1];
+// v2: artifacts are looked up by account (connected apps, ending an account's sessions).
+const SCHEMA_V2 = `
+ALTER TABLE oidc_artifacts ADD COLUMN account_id TEXT;
+CREATE INDEX oidc_artifacts_account ON oidc_artifacts (model, account_id) WHERE account_id IS NOT NULL;
+`;
+
+const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2];
 
 /**
  * Opens (creating if needed) the SQLite file. WAL lets several processes on one machine share it:

@@ -36,6 +36,9 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const byId = db.prepare('SELECT * FROM accounts WHERE id = ?');
   const byEmail = db.prepare('SELECT * FROM accounts WHERE email = ?');
   const updateRoles = db.prepare('UPDATE accounts SET roles = ?, updated_at = ? WHERE id = ?');
+  const COLUMNS = { name: 'name', email: 'email', passwordHash: 'password_hash', emailVerified: 'email_verified',
+    disabled: 'disabled', updatedAt: 'updated_at' } as const;
+  const toColumn = (value: unknown) => (typeof value === 'boolean' ? (value ? 1 : 0) : value instanceof Date ? value.getTime() : value);
 
   return {
     async insertAccount(account) {
@@ -55,6 +58,16 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
     },
     async updateAccountRolesById(id, roles, updatedAt) {
       return updateRoles.run(JSON.stringify(roles), updatedAt.getTime(), id).changes === 1;
+    },
+    async updateAccountById(id, patch) {
+      const entries = Object.entries(patch).filter(([, value]) => value !== undefined) as [keyof typeof COLUMNS, unknown][];
+      const sql = `UPDATE accounts SET ${entries.map(([key]) => `${COLUMNS[key]} = ?`).join(', ')} WHERE id = ?`;
+      try {
+        return db.prepare(sql).run(...entries.map(([, value]) => toColumn(value) as string | number), id).changes === 1;
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateError('account');
+        throw error;
+      }
     },
   };
 }

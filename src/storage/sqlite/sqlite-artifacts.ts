@@ -15,10 +15,10 @@ function toPayload(row: ArtifactRow | undefined): ArtifactPayload | undefined {
 
 export function createSqliteArtifactStore(db: DatabaseSync, now: () => number = Date.now): ArtifactStore {
   const upsert = db.prepare(`
-    INSERT INTO oidc_artifacts (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+    INSERT INTO oidc_artifacts (model, id, payload, grant_id, uid, user_code, account_id, expires_at, consumed_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
     ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-      uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`);
+      uid = excluded.uid, user_code = excluded.user_code, account_id = excluded.account_id, expires_at = excluded.expires_at`);
   const live = '(expires_at IS NULL OR expires_at > ?)';
   const findById = db.prepare(`SELECT payload, consumed_at FROM oidc_artifacts WHERE model = ? AND id = ? AND ${live}`);
   const findByUid = db.prepare(`SELECT payload, consumed_at FROM oidc_artifacts WHERE model = ? AND uid = ? AND ${live}`);
@@ -29,6 +29,9 @@ export function createSqliteArtifactStore(db: DatabaseSync, now: () => number = 
   const consume = db.prepare(
     `UPDATE oidc_artifacts SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL AND ${live}`,
   );
+  const byAccount = db.prepare(
+    `SELECT id, payload, consumed_at FROM oidc_artifacts WHERE model = ? AND account_id = ? AND ${live} ORDER BY expires_at`,
+  );
   const destroy = db.prepare('DELETE FROM oidc_artifacts WHERE model = ? AND id = ?');
   const revokeByGrantId = db.prepare('DELETE FROM oidc_artifacts WHERE model = ? AND grant_id = ?');
 
@@ -36,7 +39,7 @@ export function createSqliteArtifactStore(db: DatabaseSync, now: () => number = 
     async upsert(model, id, payload, expiresInSeconds) {
       const expiresAt = expiresInSeconds === undefined ? null : now() + expiresInSeconds * 1000;
       upsert.run(model, id, JSON.stringify(payload), payload.grantId ?? null, payload.uid ?? null,
-        payload.userCode ?? null, expiresAt);
+        payload.userCode ?? null, payload.accountId ?? null, expiresAt);
     },
     async find(model, id) {
       return toPayload(findById.get(model, id, now()) as ArtifactRow | undefined);
@@ -56,6 +59,10 @@ export function createSqliteArtifactStore(db: DatabaseSync, now: () => number = 
     },
     async revokeByGrantId(model, grantId) {
       revokeByGrantId.run(model, grantId);
+    },
+    async listByAccountId(model, accountId) {
+      return (byAccount.all(model, accountId, now()) as unknown as (ArtifactRow & { id: string })[])
+        .map((row) => ({ id: row.id, payload: toPayload(row)! }));
     },
   };
 }
