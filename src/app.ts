@@ -4,9 +4,13 @@ import type Provider from 'oidc-provider';
 import type { StoreConnection } from './storage/contract.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Renderer } from './http/render.ts';
+import type { AccountFlowDeps } from './accounts/account-flows.ts';
 import { errorHandler } from './http/koa-errors.ts';
+import { securityHeaders } from './http/koa-security-headers.ts';
 import { createOpsRoutes, type Readiness } from './http/ops-routes.ts';
 import { createInteractionRoutes, type InteractionDeps } from './http/interaction-routes.ts';
+import { createSignupRoutes } from './http/signup-routes.ts';
+import { createAccountRoutes } from './http/account-routes.ts';
 
 export interface AppDeps extends InteractionDeps {
   provider: Provider;
@@ -16,6 +20,8 @@ export interface AppDeps extends InteractionDeps {
   readiness: Readiness;
   cookieKeys: string[];
   trustProxy: boolean;
+  flows: AccountFlowDeps;
+  issuer: string;
 }
 
 /** Koa composition only: middleware order, routes, the provider mounted last. No I/O here. */
@@ -26,11 +32,19 @@ export function createApp(deps: AppDeps): Koa {
   app.keys = deps.cookieKeys;
   app.silent = true;
 
+  app.use(securityHeaders());
   app.use(errorHandler(deps.renderer, deps.logger));
-  const ops = createOpsRoutes(deps.connections, deps.readiness);
-  app.use(ops.routes()).use(ops.allowedMethods());
-  const interactions = createInteractionRoutes(deps);
-  app.use(interactions.routes()).use(interactions.allowedMethods());
+  app.use(async (ctx, next) => {
+    ctx.state.locale = deps.renderer.localeOf(ctx);
+    await next();
+  });
+  const routers = [
+    createOpsRoutes(deps.connections, deps.readiness),
+    createInteractionRoutes(deps),
+    createSignupRoutes({ flows: deps.flows, renderer: deps.renderer }),
+    createAccountRoutes({ provider: deps.provider, flows: deps.flows, catalog: deps.catalog, renderer: deps.renderer, issuer: deps.issuer }),
+  ];
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(mount(deps.provider));
   return app;
 }

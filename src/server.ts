@@ -5,7 +5,13 @@ import type { Logger } from './shared/logger.ts';
 import { buildServices, type Services } from './services.ts';
 import { closeConnections } from './storage/open-stores.ts';
 import { deleteExpiredSqliteArtifacts } from './storage/sqlite/sqlite-artifacts.ts';
-import { createProvider } from './oidc/create-provider.ts';
+import { join } from 'node:path';
+import { ACCOUNT_CLIENT_ID, createProvider } from './oidc/create-provider.ts';
+import { createAccountSessions } from './oidc/account-sessions.ts';
+import { createAccountLinks, type AccountFlowDeps } from './accounts/account-flows.ts';
+import { createLoginThrottle } from './accounts/login-throttle.ts';
+import { createMailer } from './mail/mailer.ts';
+import { createAccountMail } from './mail/account-mail.ts';
 import { createRenderer } from './http/render.ts';
 import type { Readiness } from './http/ops-routes.ts';
 import { createApp } from './app.ts';
@@ -34,9 +40,22 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
     const readiness: Readiness = { isAcceptingTraffic: true };
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger });
+    const flows: AccountFlowDeps = {
+      ...services.accountDeps,
+      tokens: stores.durable.artifacts,
+      mail: createAccountMail(mailer, renderer),
+      sessions: createAccountSessions({
+        shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
+        oidcScopes: services.catalog.oidcScopes,
+      }, [ACCOUNT_CLIENT_ID]),
+      links: createAccountLinks(config.issuer),
+    };
     const app = createApp({
       provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keyring.cookie,
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
+      throttle: createLoginThrottle(config.loginThrottle, stores.redis, config.redisKeyPrefix),
+      flows, issuer: config.issuer,
     });
 
     const server = createServer(app.callback());

@@ -27,7 +27,9 @@ export async function buildServices(config: Config): Promise<Services> {
   const stores = await openStores(config);
   const audit = createAuditLog(stores.durable.audit);
   const secretHashKey = deriveKey(secretKey, 'client-secret');
-  const accountDeps: AccountDeps = { accounts: stores.durable.accounts, audit, catalog };
+  const accountDeps: AccountDeps = {
+    accounts: stores.durable.accounts, audit, catalog, passwordMinLength: config.passwords.minLength,
+  };
   return {
     config,
     stores,

@@ -1,9 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { AppError } from '../shared/app-error.ts';
 
-// NIST SP 800-63B §3.1.1.2 / ASVS 5 6.2: at least 8 characters, at least 64 allowed, no composition
-// rules, never truncated. The upper bound only keeps a megabyte "password" away from argon2.
-export const PASSWORD_MIN_LENGTH = 8;
+// NIST SP 800-63B §3.1.1.2 / ASVS 5 6.2: at least 8 characters (configurable, 15+ recommended),
+// at least 64 allowed, no composition rules, never truncated, not a known common password.
+// The upper bound only keeps a megabyte "password" away from argon2.
 export const PASSWORD_MAX_LENGTH = 1024;
+export const PASSWORD_RECOMMENDED_LENGTH = 15;
+
+let commonPasswords: Set<string> | undefined;
+/** The 49,233 most common passwords of zxcvbn's list (shipped in @zxcvbn-ts/language-common), read on first use. */
+function isCommonPassword(password: string): boolean {
+  if (!commonPasswords) {
+    const file = createRequire(import.meta.url).resolve('@zxcvbn-ts/language-common/src/passwords.json');
+    commonPasswords = new Set((JSON.parse(readFileSync(file, 'utf8')) as string[]).map((p) => p.toLowerCase()));
+  }
+  return commonPasswords.has(password.toLowerCase());
+}
 
 /** Trimmed and lower-cased, so that one person cannot hold two accounts by changing case. */
 export function normalizeEmail(raw: string): string {
@@ -14,16 +27,21 @@ export function normalizeEmail(raw: string): string {
   return email;
 }
 
-export function checkPasswordRules(password: string): void {
+export function checkPasswordRules(password: string, options: { minLength: number; email?: string }): void {
   const length = [...password].length;
-  if (length < PASSWORD_MIN_LENGTH) {
-    throw new AppError('password_too_short', `the password needs at least ${PASSWORD_MIN_LENGTH} characters`, {
-      params: { min: PASSWORD_MIN_LENGTH },
+  if (length < options.minLength) {
+    throw new AppError('password_too_short', `the password needs at least ${options.minLength} characters`, {
+      params: { min: options.minLength },
     });
   }
   if (length > PASSWORD_MAX_LENGTH) {
     throw new AppError('password_too_long', `the password can have at most ${PASSWORD_MAX_LENGTH} characters`, {
       params: { max: PASSWORD_MAX_LENGTH },
     });
+  }
+  const lower = password.toLowerCase();
+  const email = options.email?.toLowerCase();
+  if (isCommonPassword(password) || (email && (lower === email || lower === email.split('@')[0])) || /^tokenim\d*$/.test(lower)) {
+    throw new AppError('password_common', 'this password is too common or too easy to guess; choose another, a short sentence works well');
   }
 }

@@ -12,6 +12,7 @@ export interface AccountDeps {
   accounts: AccountStore;
   audit: AuditLog;
   catalog: PermissionCatalog;
+  passwordMinLength: number;
 }
 
 export interface NewAccount {
@@ -24,7 +25,7 @@ export interface NewAccount {
 
 export async function createAccount(deps: AccountDeps, input: NewAccount, actor: AuditEvent['actor']): Promise<AccountRecord> {
   const email = normalizeEmail(input.email);
-  checkPasswordRules(input.password);
+  checkPasswordRules(input.password, { minLength: deps.passwordMinLength, email });
   const roles = input.roles?.length ? [...new Set(input.roles)] : [deps.catalog.defaultRole];
   checkRoles(deps.catalog, roles);
   const now = new Date();

@@ -31,6 +31,18 @@ export const settingsSchema = z
         defaultRotationGraceSeconds: z.number().int().min(0),
       })
       .strict(),
+    // NIST SP 800-63B: at least 8; the registration form recommends 15 or more.
+    passwords: z.object({ minLength: z.number().int().min(8).max(64) }).strict(),
+    // Failed sign-ins counted per account and per client IP within the window; past the limit the
+    // key is blocked for blockSeconds (10 per 15 min keeps an account under 100 failures an hour).
+    loginThrottle: z
+      .object({
+        failuresPerAccount: z.number().int().min(1).max(100),
+        failuresPerIp: z.number().int().min(1),
+        windowSeconds: seconds,
+        blockSeconds: seconds,
+      })
+      .strict(),
     shutdownGraceSeconds: seconds,
   })
   .strict();

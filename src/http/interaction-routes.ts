@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type Provider from 'oidc-provider';
@@ -9,7 +8,10 @@ import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { authenticate } from '../accounts/authenticate.ts';
 import { AppError } from '../shared/app-error.ts';
 import { ACR_PASSWORD } from '../oidc/create-provider.ts';
+import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import type { Renderer } from './render.ts';
+import { csrfProtection } from './koa-csrf.ts';
+import { formBody, parseForm, seeOther } from './forms.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -17,6 +19,7 @@ export interface InteractionDeps {
   audit: AuditLog;
   catalog: PermissionCatalog;
   renderer: Renderer;
+  throttle: LoginThrottle;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -24,12 +27,6 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 // Field types are checked, not coerced: `email[$ne]=` parses to an object and is refused (ASVS 1.2.4).
 const loginForm = z.object({ email: z.string().max(320), password: z.string().max(4096) });
 const consentForm = z.object({ decision: z.enum(['allow', 'deny']) });
-
-function parseForm<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (!result.success) throw new AppError('invalid_request', 'the form is incomplete or malformed');
-  return result.data;
-}
 
 /** The interaction behind the cookie, which must be the one named in the URL and at `prompt`. */
 async function loadInteraction(deps: InteractionDeps, ctx: Context, prompt?: string): Promise<Interaction> {
@@ -56,9 +53,7 @@ async function clientName(deps: InteractionDeps, interaction: Interaction): Prom
 
 /** 303 See Other after every POST (RFC 9700 §4.12: never 307, which would re-post the password). */
 async function finish(deps: InteractionDeps, ctx: Context, result: Record<string, unknown>, merge: boolean) {
-  const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
-  ctx.status = 303;
-  ctx.redirect(returnTo);
+  seeOther(ctx, await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }));
 }
 
 function requestedScopes(interaction: Interaction): string[] {
@@ -93,19 +88,37 @@ async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(deps, ctx, 'login');
   const form = parseForm(loginForm, ctx.request.body);
   const clientId = String(interaction.params.client_id);
+  const t = deps.renderer.translations[ctx.state.locale as 'en'];
+  const showLogin = async (status: number, data: Record<string, unknown>) => deps.renderer.page(ctx, 'login', {
+    uid: interaction.uid, clientName: await clientName(deps, interaction), email: form.email, ...data,
+  }, status);
+  const tooMany = (seconds: number) => {
+    ctx.set('Retry-After', String(seconds));
+    return showLogin(429, { error: t('login.too_many_attempts', { minutes: Math.ceil(seconds / 60) }) });
+  };
+
+  // Throttled before the password is even checked (RFC 6585 §4: 429 with Retry-After).
+  const wait = await deps.throttle.retryAfter(form.email, ctx.ip);
+  if (wait > 0) return tooMany(wait);
   const result = await authenticate(deps, form.email, form.password);
   if (!result.ok) {
     await deps.audit.record({
       type: 'login.failed', actor: { kind: 'account', id: null }, clientId, ip: ctx.ip, outcome: 'failure',
       details: { reason: result.reason },
     });
+    const blockedFor = await deps.throttle.recordFailure(form.email, ctx.ip);
+    if (blockedFor > 0) return tooMany(blockedFor);
     // One answer for an unknown email and a wrong password (no user enumeration).
-    const t = deps.renderer.translations[ctx.state.locale as 'en'];
-    deps.renderer.page(ctx, 'login', {
-      uid: interaction.uid, clientName: await clientName(deps, interaction), email: form.email,
-      error: t('login.invalid_credentials'),
-    }, 401);
-    return;
+    return showLogin(401, { error: t('login.invalid_credentials') });
+  }
+  await deps.throttle.recordSuccess(form.email);
+  if (!result.account.emailVerified) {
+    // Only someone who knows the password learns the account is not activated yet.
+    await deps.audit.record({
+      type: 'login.failed', actor: { kind: 'account', id: result.account.id }, subject: result.account.id, clientId,
+      ip: ctx.ip, outcome: 'failure', details: { reason: 'email_not_verified' },
+    });
+    return showLogin(403, { error: t('login.not_activated'), offerResend: true });
   }
   await deps.audit.record({
     type: 'login.succeeded', actor: { kind: 'account', id: result.account.id }, subject: result.account.id,
@@ -153,10 +166,10 @@ async function abortInteraction(deps: InteractionDeps, ctx: Context): Promise<vo
 
 export function createInteractionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
-  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
-  router.get('/', (ctx) => showInteraction(deps, ctx));
-  router.post('/login', forms, (ctx) => submitLogin(deps, ctx));
-  router.post('/consent', forms, (ctx) => submitConsent(deps, ctx));
-  router.post('/abort', (ctx) => abortInteraction(deps, ctx));
+  const csrf = csrfProtection();
+  router.get('/', csrf, (ctx) => showInteraction(deps, ctx));
+  router.post('/login', formBody, csrf, (ctx) => submitLogin(deps, ctx));
+  router.post('/consent', formBody, csrf, (ctx) => submitConsent(deps, ctx));
+  router.post('/abort', formBody, csrf, (ctx) => abortInteraction(deps, ctx));
   return router;
 }

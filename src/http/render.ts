@@ -3,12 +3,13 @@ import type { Context } from 'koa';
 import { Eta } from 'eta';
 import type { Locale } from '../permissions/catalog.ts';
 import { loadTranslations, resolveLocale, type Translate } from './i18n.ts';
+import { PAGE_CSP } from './koa-security-headers.ts';
 
 export const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 export const LOCALE_COOKIE = 'tokenim_lang';
 
 /** What locale resolution reads of a request (a Koa or an oidc-provider context). */
-export type LocaleSource = Pick<Context, 'query' | 'cookies' | 'get'>;
+export type LocaleSource = Pick<Context, 'query' | 'cookies' | 'get' | 'secure'>;
 
 export interface Renderer {
   translations: Record<Locale, Translate>;
@@ -34,7 +35,8 @@ export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
       acceptLanguage: ctx.get('Accept-Language'),
     });
     if (chosen) {
-      ctx.cookies.set(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', signed: false, maxAge: 365 * 86400_000 });
+      ctx.cookies.set(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', signed: false, secure: ctx.secure,
+        maxAge: 365 * 86400_000 });
     }
     return locale;
   };
@@ -48,7 +50,11 @@ export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
       ctx.status = status;
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = html(locale, view, data);
+      ctx.set('Content-Security-Policy', PAGE_CSP);
+      // The language switch keeps the page's query (a reset link's token, an interaction).
+      const query = new URLSearchParams(ctx.querystring);
+      query.set('ui_locales', locale === 'en' ? 'zh-CN' : 'en');
+      ctx.body = html(locale, view, { csrfToken: ctx.state.csrfToken, switchHref: `${ctx.path}?${query}`, ...data });
     },
   };
 }

@@ -31,7 +31,8 @@ export function storeForModel(stores: AdapterStores, model: string): ArtifactSto
   return SHORT_LIVED_MODELS.has(model) ? stores.shortLived : stores.durable;
 }
 
-async function revokeGrant(stores: AdapterStores, grantId: string): Promise<void> {
+/** Revokes a grant as oidc-provider does: every token and code issued under it, then the grant. */
+export async function revokeGrant(stores: AdapterStores, grantId: string): Promise<void> {
   await Promise.all([
     ...GRANT_BOUND_MODELS.map((model) => storeForModel(stores, model).revokeByGrantId(model, grantId)),
     storeForModel(stores, 'Grant').destroy('Grant', grantId),

@@ -9,8 +9,12 @@ import { createAdapterFactory } from './adapter.ts';
 import { createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
+import { loadExistingGrant } from './load-existing-grant.ts';
 
 export const ACR_PASSWORD = 'urn:tokenim:acr:pwd';
+/** The account pages sign people in through the provider like any app, as this first-party client. */
+export const ACCOUNT_CLIENT_ID = 'tokenim-account';
+export const accountCallbackUrl = (issuer: string) => `${issuer}/account/callback`;
 export const ACR_MFA = 'urn:tokenim:acr:mfa';
 
 export interface ProviderDeps {
@@ -40,7 +44,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     adapter: createAdapterFactory({
       shortLived: deps.shortLived, durable: deps.durable, applications: deps.applications, oidcScopes: catalog.oidcScopes,
     }),
-    clients: [],
+    clients: [{
+      client_id: ACCOUNT_CLIENT_ID,
+      client_name: 'TokenIM Account',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [accountCallbackUrl(config.issuer)],
+      scope: 'openid',
+      [FIRST_PARTY]: true,
+      [API_SCOPES]: [],
+    }],
+    loadExistingGrant: (ctx) => loadExistingGrant(ctx),
     findAccount: createFindAccount(deps.accounts),
     jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
     // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.

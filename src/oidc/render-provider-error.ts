@@ -1,5 +1,6 @@
 import type { ErrorOut, KoaContextWithOIDC } from 'oidc-provider';
 import type { Renderer } from '../http/render.ts';
+import { PAGE_CSP } from '../http/koa-security-headers.ts';
 
 /**
  * The HTML error page for errors the provider cannot redirect back to the app (bad client_id or
@@ -16,5 +17,6 @@ export async function renderProviderError(renderer: Renderer, ctx: KoaContextWit
     : known !== `errors.${out.error}` && locale !== 'en' ? known : out.error_description ?? known;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
+  ctx.set('Content-Security-Policy', PAGE_CSP);
   ctx.body = renderer.html(locale, 'error', { code: out.error, message });
 }

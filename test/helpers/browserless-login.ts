@@ -37,6 +37,13 @@ export async function request(jar: CookieJar, url: string, init: { method?: stri
 
 const absolute = (base: string, location: string) => new URL(location, base).href;
 
+/** The CSRF token of the (first) form on a page. */
+export function csrfFrom(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match) throw new Error('no CSRF token on the page');
+  return match[1]!;
+}
+
 /** Follows redirects on the issuer until one leaves it (the app's redirect_uri) or a page is shown. */
 export async function follow(jar: CookieJar, issuer: string, url: string): Promise<{ url: string; response: Response }> {
   let current = url;
@@ -68,7 +75,7 @@ export async function signInAndConsent(
     if (step.response.status !== 200) throw new Error(`unexpected ${step.response.status} at ${step.url}: ${html.slice(0, 300)}`);
     const action = /<form method="post" action="([^"]+\/(login|consent))"/.exec(html);
     if (!action) throw new Error(`no login or consent form at ${step.url}`);
-    const form = action[2] === 'login' ? credentials : { decision };
+    const form = { ...(action[2] === 'login' ? credentials : { decision }), _csrf: csrfFrom(html) };
     const posted = await request(jar, absolute(issuer, action[1]!), { form });
     if (posted.status !== 303) throw new Error(`form post answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
     step = await follow(jar, issuer, absolute(issuer, posted.headers.get('location')!));

@@ -5,7 +5,7 @@ import { createApplication } from '../../src/applications/create-application.ts'
 import { rotateClientSecret } from '../../src/applications/rotate-client-secret.ts';
 import { revokeApplication } from '../../src/applications/revoke-application.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { CookieJar, follow, request } from '../helpers/browserless-login.ts';
+import { CookieJar, csrfFrom, follow, request } from '../helpers/browserless-login.ts';
 
 const actor = { kind: 'system', id: 'test' } as const;
 let server: TestServer;
@@ -181,43 +181,56 @@ describe('the login page', () => {
       client_id: web.clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid',
       code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
     });
-    const { url } = await follow(jar, server.issuer, `${server.issuer}/auth?${params}`);
-    return { jar, url };
+    const { url, response } = await follow(jar, server.issuer, `${server.issuer}/auth?${params}`);
+    return { jar, url, csrf: csrfFrom(await response.text()) };
   }
 
   it('answers an unknown email and a wrong password with the same page and status', async () => {
-    const { jar, url } = await openLogin();
-    const wrong = await request(jar, `${url}/login`, { form: { email: 'grace@example.test', password: 'not the password' } });
-    const unknown = await request(jar, `${url}/login`, { form: { email: 'nobody@example.test', password: 'not the password' } });
+    const { jar, url, csrf } = await openLogin();
+    const wrong = await request(jar, `${url}/login`, { form: { email: 'grace@example.test', password: 'not the password', _csrf: csrf } });
+    const unknown = await request(jar, `${url}/login`, { form: { email: 'nobody@example.test', password: 'not the password', _csrf: csrf } });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
-    const strip = (html: string) => html.replace(/value="[^"]*@example.test"/, '');
+    const strip = (html: string) => html.replace(/value="[^"]*@example.test"/, '').replace(/name="_csrf" value="[^"]+"/g, '');
     expect(strip(await wrong.text())).toBe(strip(await unknown.text()));
   });
 
   it('refuses form fields that are not strings (email[$ne]=) with 400', async () => {
-    const { jar, url } = await openLogin();
+    const { jar, url, csrf } = await openLogin();
     const res = await fetch(`${url}/login`, {
       method: 'POST', headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'email[$ne]=&password[$ne]=', redirect: 'manual',
+      body: `email[$ne]=&password[$ne]=&_csrf=${encodeURIComponent(csrf)}`, redirect: 'manual',
     });
     expect(res.status).toBe(400);
   });
 
-  it('a login post without the interaction cookie → 400 "expired, start again" page', async () => {
+  it('a forged cross-site login post (no cookies, no token) → 403, nothing recorded', async () => {
     const { url } = await openLogin();
+    const before = (await server.services.stores.durable.audit.listAuditEvents({ limit: 10_000 })).length;
     const res = await fetch(`${url}/login`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'email=a%40b.c&password=x', redirect: 'manual',
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: 'email=grace%40example.test&password=x', redirect: 'manual',
+    });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('data-error-code>csrf<');
+    expect((await server.services.stores.durable.audit.listAuditEvents({ limit: 10_000 })).length).toBe(before);
+  });
+
+  it('a login post whose interaction cookie is gone → 400 "expired, start again" page', async () => {
+    const { jar, url, csrf } = await openLogin();
+    const csrfCookiesOnly = jar.header().split('; ').filter((c) => c.startsWith('tokenim_csrf')).join('; ');
+    const res = await fetch(`${url}/login`, {
+      method: 'POST', headers: { cookie: csrfCookiesOnly, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `email=a%40b.c&password=x&_csrf=${encodeURIComponent(csrf)}`, redirect: 'manual',
     });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('data-error-code>interaction_expired<');
   });
 
   it('records failed and successful logins in the audit ledger', async () => {
-    const { jar, url } = await openLogin();
-    await request(jar, `${url}/login`, { form: { email: 'grace@example.test', password: 'not the password' } });
-    const ok = await request(jar, `${url}/login`, { form: { email: 'grace@example.test', password: 'a long enough password' } });
+    const { jar, url, csrf } = await openLogin();
+    await request(jar, `${url}/login`, { form: { email: 'grace@example.test', password: 'not the password', _csrf: csrf } });
+    const ok = await request(jar, `${url}/login`, { form: { email: 'grace@example.test', password: 'a long enough password', _csrf: csrf } });
     expect(ok.status).toBe(303);
     const events = await server.services.stores.durable.audit.listAuditEvents({ limit: 1000 });
     const types = events.map((e) => e.type);

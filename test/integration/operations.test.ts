@@ -67,7 +67,7 @@ describe('RP-initiated logout', () => {
     const server = await startTestServer();
     try {
       const actor = { kind: 'system', id: 'test' } as const;
-      await createAccount(server.services.accountDeps, { email: 'li@example.test', password: 'long enough pass' }, actor);
+      await createAccount(server.services.accountDeps, { email: 'li@example.test', password: 'long enough pass', emailVerified: true }, actor);
       const { application } = await createApplication(server.services.applicationDeps,
         { name: 'Web', type: 'web', redirectUris: ['http://localhost/callback'] }, actor);
       const jar = new CookieJar();

@@ -1,0 +1,77 @@
+import type { AccountRecord } from '../storage/contract.ts';
+import { isDuplicateError } from '../storage/contract.ts';
+import { AppError } from '../shared/app-error.ts';
+import { hashPassword, verifyPassword } from './password-hash.ts';
+import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
+import { issueOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
+import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
+
+const actorOf = (account: AccountRecord) => ({ kind: 'account' as const, id: account.id });
+
+export async function updateProfile(deps: AccountFlowDeps, account: AccountRecord, input: { name: string }, context: RequestContext) {
+  const name = input.name.trim();
+  if (name.length > 200) throw new AppError('invalid_name', 'a name can have at most 200 characters');
+  await deps.accounts.updateAccountById(account.id, { name, updatedAt: new Date() });
+  await deps.audit.record({ type: 'account.profile_updated', actor: actorOf(account), subject: account.id, ip: context.ip });
+}
+
+async function checkCurrentPassword(account: AccountRecord, password: string): Promise<void> {
+  if (!(await verifyPassword(password, account.passwordHash))) {
+    throw new AppError('current_password_wrong', 'the current password is not right', { status: 400 });
+  }
+}
+
+/** Needs the current password; ends every other session of the account (ASVS 5 7.4.3). */
+export async function changePassword(
+  deps: AccountFlowDeps,
+  account: AccountRecord,
+  input: { currentPassword: string; newPassword: string; sessionUid: string | undefined },
+  context: RequestContext,
+) {
+  await checkCurrentPassword(account, input.currentPassword);
+  checkPasswordRules(input.newPassword, { minLength: deps.passwordMinLength, email: account.email });
+  await deps.accounts.updateAccountById(account.id, { passwordHash: await hashPassword(input.newPassword), updatedAt: new Date() });
+  const ended = await deps.sessions.endSessions(account.id, input.sessionUid);
+  await deps.audit.record({
+    type: 'password.changed', actor: actorOf(account), subject: account.id, ip: context.ip, details: { sessionsEnded: ended },
+  });
+  await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());
+}
+
+/**
+ * Starts an email change: the new address must be confirmed through a link mailed to it, and the
+ * old address is told (so a hijacked session cannot quietly take the account over).
+ */
+export async function requestEmailChange(
+  deps: AccountFlowDeps,
+  account: AccountRecord,
+  input: { newEmail: string; currentPassword: string },
+  context: RequestContext,
+) {
+  await checkCurrentPassword(account, input.currentPassword);
+  const email = normalizeEmail(input.newEmail);
+  if (email === account.email) throw new AppError('email_unchanged', 'this is already your email address');
+  const token = await issueOneTimeToken(deps.tokens, 'change_email', { accountId: account.id, email, previousEmail: account.email });
+  await deps.mail.send('confirm_new_email', email, context.locale, deps.links.confirmEmailChange(token));
+  await deps.mail.send('email_changed', account.email, context.locale, deps.links.account(), { email });
+  await deps.audit.record({ type: 'account.email_change_requested', actor: actorOf(account), subject: account.id, ip: context.ip });
+}
+
+/** Completes an email change from its link. False when the link is unknown, used or expired. */
+export async function confirmEmailChange(deps: AccountFlowDeps, token: string, context: RequestContext): Promise<boolean> {
+  const payload = await redeemOneTimeToken(deps.tokens, 'change_email', token);
+  if (!payload) return false;
+  const account = await deps.accounts.findAccountById(payload.accountId!);
+  if (!account || account.email !== payload.previousEmail) return false;
+  try {
+    await deps.accounts.updateAccountById(account.id, { email: String(payload.email), emailVerified: true, updatedAt: new Date() });
+  } catch (error) {
+    if (isDuplicateError(error)) throw new AppError('email_taken', 'another account uses this email address now', { status: 409 });
+    throw error;
+  }
+  await deps.audit.record({
+    type: 'account.email_changed', actor: actorOf(account), subject: account.id, ip: context.ip,
+    details: { from: account.email, to: payload.email },
+  });
+  return true;
+}

@@ -1,0 +1,53 @@
+import { AppError } from '../shared/app-error.ts';
+import { hashPassword } from './password-hash.ts';
+import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
+import { issueOneTimeToken, peekOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
+import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
+
+/** Mails a reset link when the account exists; the caller answers the same either way. */
+export async function requestPasswordReset(deps: AccountFlowDeps, rawEmail: string, context: RequestContext): Promise<void> {
+  let email: string;
+  try {
+    email = normalizeEmail(rawEmail);
+  } catch {
+    return;
+  }
+  const account = await deps.accounts.findAccountByEmail(email);
+  await deps.audit.record({
+    type: 'password.reset_requested', actor: { kind: 'account', id: null }, subject: account?.id ?? null, ip: context.ip,
+    outcome: account ? 'success' : 'failure',
+  });
+  if (!account || account.disabled) return;
+  const token = await issueOneTimeToken(deps.tokens, 'reset_password', { accountId: account.id, email });
+  await deps.mail.send('reset_password', email, context.locale, deps.links.resetPassword(token));
+}
+
+export const isResetLinkUsable = async (deps: AccountFlowDeps, token: string) =>
+  (await peekOneTimeToken(deps.tokens, 'reset_password', token)) !== undefined;
+
+/**
+ * Sets a new password from a single-use link. The account is signed out everywhere and its apps'
+ * refresh tokens are revoked (RFC 9700 §4.14.2, ASVS 5 7.4.3), and a notice is mailed. The link
+ * proved the person reads the mailbox, so the address counts as confirmed.
+ */
+export async function resetPassword(deps: AccountFlowDeps, token: string, password: string, context: RequestContext) {
+  const peeked = await peekOneTimeToken(deps.tokens, 'reset_password', token);
+  if (!peeked) throw new AppError('reset_link_invalid', 'this reset link has expired or was already used; ask for a new one');
+  // Rules first, so that a refused password does not use the link up.
+  checkPasswordRules(password, { minLength: deps.passwordMinLength, email: String(peeked.email) });
+  const payload = await redeemOneTimeToken(deps.tokens, 'reset_password', token);
+  const account = payload && (await deps.accounts.findAccountById(payload.accountId!));
+  if (!account || account.email !== payload.email) {
+    throw new AppError('reset_link_invalid', 'this reset link has expired or was already used; ask for a new one');
+  }
+  await deps.accounts.updateAccountById(account.id, {
+    passwordHash: await hashPassword(password), emailVerified: true, updatedAt: new Date(),
+  });
+  const [sessions, apps] = [await deps.sessions.endSessions(account.id), await deps.sessions.revokeAllConnectedApps(account.id)];
+  await deps.audit.record({
+    type: 'password.reset', actor: { kind: 'account', id: account.id }, subject: account.id, ip: context.ip,
+    details: { sessionsEnded: sessions, grantsRevoked: apps },
+  });
+  await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());
+  return account;
+}

@@ -1,0 +1,152 @@
+import Router from '@koa/router';
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type Provider from 'oidc-provider';
+import type { AccountRecord } from '../storage/contract.ts';
+import type { AccountFlowDeps } from '../accounts/account-flows.ts';
+import type { PermissionCatalog, Locale } from '../permissions/catalog.ts';
+import { changePassword, confirmEmailChange, requestEmailChange, updateProfile } from '../accounts/manage-account.ts';
+import { PASSWORD_RECOMMENDED_LENGTH } from '../accounts/account-rules.ts';
+import { ACCOUNT_CLIENT_ID, accountCallbackUrl } from '../oidc/create-provider.ts';
+import type { Renderer } from './render.ts';
+import { csrfProtection } from './koa-csrf.ts';
+import { field, formBody, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
+
+export interface AccountRouteDeps {
+  provider: Provider;
+  flows: AccountFlowDeps;
+  catalog: PermissionCatalog;
+  renderer: Renderer;
+  issuer: string;
+}
+
+const profileForm = z.object({ name: field(200) });
+const passwordForm = z.object({ current_password: passwordField(), password: passwordField() });
+const emailForm = z.object({ email: field(320), current_password: passwordField() });
+const SAVED = new Set(['profile', 'password', 'email', 'app_revoked']);
+
+interface SignedIn {
+  account: AccountRecord;
+  sessionUid: string;
+}
+
+/** The person signed in at the provider (the same session every app's sign-in uses), if any. */
+async function signedIn(deps: AccountRouteDeps, ctx: Context): Promise<SignedIn | undefined> {
+  const session = await deps.provider.Session.get(ctx);
+  if (!session.accountId) return undefined;
+  const account = await deps.flows.accounts.findAccountById(session.accountId);
+  return account && !account.disabled ? { account, sessionUid: session.uid } : undefined;
+}
+
+/**
+ * Sends a person who is not signed in through the provider's sign-in as the first-party account
+ * client; the callback only needs the session that sign-in leaves (the code is never redeemed).
+ */
+function redirectToSignIn(deps: AccountRouteDeps, ctx: Context): void {
+  const params = new URLSearchParams({
+    client_id: ACCOUNT_CLIENT_ID,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: accountCallbackUrl(deps.issuer),
+    state: ctx.path,
+    code_challenge: randomBytes(32).toString('base64url'),
+    code_challenge_method: 'S256',
+    ui_locales: ctx.state.locale as string,
+  });
+  ctx.redirect(`/auth?${params}`);
+}
+
+async function requireSignedIn(deps: AccountRouteDeps, ctx: Context): Promise<SignedIn | undefined> {
+  const current = await signedIn(deps, ctx);
+  if (!current) {
+    if (ctx.method === 'POST') seeOther(ctx, '/account');
+    else redirectToSignIn(deps, ctx);
+  }
+  return current;
+}
+
+async function renderAccount(deps: AccountRouteDeps, ctx: Context, current: SignedIn, extra: Record<string, unknown> = {}, status = 200) {
+  const locale = ctx.state.locale as Locale;
+  const apps = await deps.flows.sessions.listConnectedApps(current.account.id);
+  const withNames = await Promise.all(apps.map(async (app) => ({
+    ...app,
+    name: (await deps.provider.Client.find(app.clientId))?.clientName ?? app.clientId,
+    permissions: app.scopes.map((scope) => deps.catalog.describeScope(scope, locale)),
+    sinceText: app.since.toLocaleDateString(locale, { year: 'numeric', month: 'long', day: 'numeric' }),
+  })));
+  const saved = typeof ctx.query.saved === 'string' && SAVED.has(ctx.query.saved) ? ctx.query.saved : undefined;
+  deps.renderer.page(ctx, 'account', {
+    account: current.account, apps: withNames, saved, minLength: deps.flows.passwordMinLength,
+    recommended: PASSWORD_RECOMMENDED_LENGTH, ...extra,
+  }, status);
+}
+
+export function createAccountRoutes(deps: AccountRouteDeps): Router {
+  const router = new Router({ prefix: '/account' });
+  const csrf = csrfProtection();
+  const { flows, renderer } = deps;
+
+  router.get('/', csrf, async (ctx) => {
+    const current = await requireSignedIn(deps, ctx);
+    if (current) await renderAccount(deps, ctx, current);
+  });
+
+  router.get('/callback', (ctx) => {
+    if (typeof ctx.query.error === 'string') {
+      const t = renderer.translations[ctx.state.locale as Locale];
+      renderer.page(ctx, 'notice', { title: t('account.signin_cancelled.title'), message: t('account.signin_cancelled.message'),
+        link: { href: '/account', label: t('account.signin_cancelled.again') } }, 400);
+      return;
+    }
+    // Only a path of the account pages: never an open redirect (RFC 9700 §4.11).
+    const state = typeof ctx.query.state === 'string' && /^\/account(\/[a-z-]*)?$/.test(ctx.query.state) ? ctx.query.state : '/account';
+    ctx.redirect(state);
+  });
+
+  const action = (
+    schema: z.ZodType<Record<string, string>>,
+    run: (current: SignedIn, form: Record<string, string>, ctx: Context) => Promise<string>,
+  ) => async (ctx: Context) => {
+    const current = await requireSignedIn(deps, ctx);
+    if (!current) return;
+    const form = parseForm(schema, ctx.request.body);
+    await withFormErrors(ctx, renderer, async () => seeOther(ctx, `/account?saved=${await run(current, form, ctx)}`),
+      (error, status) => renderAccount(deps, ctx, current, { error }, status));
+  };
+
+  router.post('/profile', formBody, csrf, action(profileForm, async ({ account }, form, ctx) => {
+    await updateProfile(flows, account, { name: form.name! }, requestContext(ctx));
+    return 'profile';
+  }));
+  router.post('/password', formBody, csrf, action(passwordForm, async ({ account, sessionUid }, form, ctx) => {
+    await changePassword(flows, account, { currentPassword: form.current_password!, newPassword: form.password!, sessionUid },
+      requestContext(ctx));
+    return 'password';
+  }));
+  router.post('/email', formBody, csrf, action(emailForm, async ({ account }, form, ctx) => {
+    await requestEmailChange(flows, account, { newEmail: form.email!, currentPassword: form.current_password! }, requestContext(ctx));
+    return 'email';
+  }));
+  router.post('/apps/:grantId/revoke', formBody, csrf, async (ctx) => {
+    const current = await requireSignedIn(deps, ctx);
+    if (!current) return;
+    if (await flows.sessions.revokeConnectedApp(current.account.id, String(ctx.params.grantId))) {
+      await flows.audit.record({ type: 'grant.revoked', actor: { kind: 'account', id: current.account.id },
+        subject: current.account.id, ip: ctx.ip, details: { grantId: ctx.params.grantId } });
+    }
+    seeOther(ctx, '/account?saved=app_revoked');
+  });
+
+  router.get('/confirm-email', async (ctx) => {
+    const t = renderer.translations[ctx.state.locale as Locale];
+    const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    const ok = await confirmEmailChange(flows, token, requestContext(ctx));
+    renderer.page(ctx, 'notice', {
+      title: t(ok ? 'email_changed.title' : 'verify_failed.title'),
+      message: t(ok ? 'email_changed.message' : 'verify_failed.message'),
+      link: { href: '/account', label: t('account.title') },
+    }, ok ? 200 : 400);
+  });
+  return router;
+}
