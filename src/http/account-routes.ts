@@ -112,7 +112,7 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     if (!current) return;
     const form = parseForm(schema, ctx.request.body);
     await withFormErrors(ctx, renderer, async () => seeOther(ctx, `/account?saved=${await run(current, form, ctx)}`),
-      (error, status) => renderAccount(deps, ctx, current, { error }, status));
+      (error, status) => renderAccount(deps, ctx, current, { error, switchTo: '/account' }, status));
   };
 
   router.post('/profile', formBody, csrf, action(profileForm, async ({ account }, form, ctx) => {

@@ -90,7 +90,8 @@ async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
   const clientId = String(interaction.params.client_id);
   const t = deps.renderer.translations[ctx.state.locale as 'en'];
   const showLogin = async (status: number, data: Record<string, unknown>) => deps.renderer.page(ctx, 'login', {
-    uid: interaction.uid, clientName: await clientName(deps, interaction), email: form.email, ...data,
+    uid: interaction.uid, clientName: await clientName(deps, interaction), email: form.email,
+    switchTo: `/interaction/${interaction.uid}`, ...data,
   }, status);
   const tooMany = (seconds: number) => {
     ctx.set('Retry-After', String(seconds));

@@ -51,10 +51,11 @@ export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
       ctx.set('Content-Security-Policy', PAGE_CSP);
-      // The language switch keeps the page's query (a reset link's token, an interaction).
-      const query = new URLSearchParams(ctx.querystring);
-      query.set('ui_locales', locale === 'en' ? 'zh-CN' : 'en');
-      ctx.body = html(locale, view, { csrfToken: ctx.state.csrfToken, switchHref: `${ctx.path}?${query}`, ...data });
+      // The language switch reloads the page with its query (a reset link's token, an interaction);
+      // a page answering a POST names the page to reload as `switchTo`.
+      const target = new URL(typeof data.switchTo === 'string' ? data.switchTo : ctx.url, 'http://self');
+      target.searchParams.set('ui_locales', locale === 'en' ? 'zh-CN' : 'en');
+      ctx.body = html(locale, view, { csrfToken: ctx.state.csrfToken, switchHref: `${target.pathname}${target.search}`, ...data });
     },
   };
 }

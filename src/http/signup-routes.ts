@@ -46,7 +46,7 @@ export function createSignupRoutes(deps: SignupDeps): Router {
     await withFormErrors(ctx, renderer, async () => {
       await registerAccount(flows, form, requestContext(ctx), form.interaction);
       seeOther(ctx, withInteraction('/register/sent', form.interaction));
-    }, (error, status) => renderRegister(ctx, { ...form, error }, status));
+    }, (error, status) => renderRegister(ctx, { ...form, error, switchTo: withInteraction('/register', form.interaction) }, status));
   });
   router.get('/register/sent', (ctx) => notice(deps, ctx, 'register_sent', undefined));
 
@@ -92,7 +92,7 @@ export function createSignupRoutes(deps: SignupDeps): Router {
       seeOther(ctx, '/reset-password/done');
     }, (error, status, code) => (code === 'reset_link_invalid'
       ? notice(deps, ctx, 'reset_invalid', { href: '/forgot-password', label: t(ctx)('reset_invalid.again') }, 400)
-      : renderReset(ctx, token, { error }, status)));
+      : renderReset(ctx, token, { error, switchTo: `/reset-password?token=${encodeURIComponent(token)}` }, status)));
   });
   router.get('/reset-password/done', (ctx) => notice(deps, ctx, 'reset_done', { href: '/account', label: t(ctx)('reset_done.sign_in') }));
   return router;
