@@ -36,7 +36,8 @@ export function createAccountSessions(stores: AdapterStores, hiddenClientIds: re
         scopes: [...new Set([...(grant.openid?.scope?.split(' ') ?? []),
           ...Object.values(grant.resources ?? {}).flatMap((scope) => scope.split(' '))].filter(Boolean))],
         since: new Date((grant.iat ?? 0) * 1000),
-      }));
+      }))
+      .sort((a, b) => a.since.getTime() - b.since.getTime());
 
   return {
     async endSessions(accountId, exceptUid) {

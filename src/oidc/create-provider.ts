@@ -115,7 +115,11 @@ export function createProvider(deps: ProviderDeps): Provider {
         // RFC 7662 §4: only resource servers may introspect; other clients get {active:false}.
         allowedPolicy: async (_ctx, client) => client[RESOURCE_SERVER] === true,
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       userinfo: { enabled: true },
       registration: { enabled: false },
       rpInitiatedLogout: {

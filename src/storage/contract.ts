@@ -24,7 +24,7 @@ export interface ArtifactStore {
   consume(model: string, id: string): Promise<boolean>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(model: string, grantId: string): Promise<void>;
-  /** The live artifacts of one account (its grants, its sessions), oldest first. */
+  /** The live artifacts of one account (its grants, its sessions), in no particular order. */
   listByAccountId(model: string, accountId: string): Promise<{ id: string; payload: ArtifactPayload }[]>;
 }
 

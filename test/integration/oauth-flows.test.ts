@@ -149,6 +149,14 @@ describe.each(modes)('OAuth flows, %s mode', (_mode, redisUrl) => {
       expect(await client.tokenIntrospection(rs, tokens.refresh_token!)).toEqual({ active: false });
     });
 
+    it("another client cannot revoke an app's refresh token (RFC 7009 §2.1): it keeps working", async () => {
+      const { config, tokens } = await authorize();
+      const other = await discover(service);
+      await client.tokenRevocation(other, tokens.refresh_token!).catch(() => undefined);
+      const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+      expect(refreshed.access_token).toEqual(expect.any(String));
+    });
+
     it('only resource-server clients may introspect: others learn nothing', async () => {
       const { config, tokens } = await authorize();
       expect(await client.tokenIntrospection(config, tokens.refresh_token!)).toEqual({ active: false });

@@ -152,7 +152,7 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s: ArtifactStore (oid
     await store.destroy('Session', gone);
     await store.upsert('Session', other, { accountId: id() }, 60);
     await store.upsert('Grant', id(), { accountId }, 60);
-    const listed = await store.listByAccountId('Session', accountId);
+    const listed = (await store.listByAccountId('Session', accountId)).sort((x, y) => Number(x.payload.n) - Number(y.payload.n));
     expect(listed).toEqual([{ id: a, payload: { accountId, n: 1 } }, { id: b, payload: { accountId, n: 2 } }]);
     expect(await store.listByAccountId('Session', id())).toEqual([]);
   });

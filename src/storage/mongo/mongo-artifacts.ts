@@ -42,7 +42,7 @@ export function createMongoArtifactStore(artifacts: Collection<ArtifactDocument>
       await artifacts.deleteMany({ model, grantId });
     },
     async listByAccountId(model, accountId) {
-      const docs = await artifacts.find({ model, accountId, ...live() }).sort({ expiresAt: 1 }).toArray();
+      const docs = await artifacts.find({ model, accountId, ...live() }).toArray();
       return docs.map((doc) => ({ id: doc._id.slice(model.length + 1), payload: toPayload(doc)! }));
     },
   };

@@ -87,7 +87,7 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
       await redis.eval(REVOKE_GRANT, 1, grantKeyFor(model, grantId));
     },
     async listByAccountId(model, accountId) {
-      const keys = (await redis.smembers(accountKeyFor(model, accountId))).sort();
+      const keys = await redis.smembers(accountKeyFor(model, accountId));
       const found = await Promise.all(keys.map(async (key) => ({ id: key.slice(keyFor(model, '').length), payload: await findByKey(key) })));
       // Set members outlive the artifacts they name (expired or destroyed): those are skipped.
       return found.filter((entry): entry is { id: string; payload: ArtifactPayload } => entry.payload !== undefined);

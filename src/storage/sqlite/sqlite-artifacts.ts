@@ -30,7 +30,7 @@ export function createSqliteArtifactStore(db: DatabaseSync, now: () => number = 
     `UPDATE oidc_artifacts SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL AND ${live}`,
   );
   const byAccount = db.prepare(
-    `SELECT id, payload, consumed_at FROM oidc_artifacts WHERE model = ? AND account_id = ? AND ${live} ORDER BY expires_at`,
+    `SELECT id, payload, consumed_at FROM oidc_artifacts WHERE model = ? AND account_id = ? AND ${live}`,
   );
   const destroy = db.prepare('DELETE FROM oidc_artifacts WHERE model = ? AND id = ?');
   const revokeByGrantId = db.prepare('DELETE FROM oidc_artifacts WHERE model = ? AND grant_id = ?');
