@@ -134,8 +134,37 @@ export interface AuditStore {
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
 }
 
+/** A person's second factor. Durable, so that replay protection survives a Redis flush. */
+export interface MfaRecord {
+  accountId: string;
+  /** The TOTP secret, sealed under SECRET_KEY (AES-256-GCM). */
+  totpSecret: string;
+  /** null while enrolment waits for the first correct code. */
+  enabledAt: Date | null;
+  /** The last RFC 6238 time step accepted: a code is never accepted twice. */
+  lastUsedStep: number;
+  /** Keyed hashes of the unused recovery codes. */
+  recoveryCodeHashes: string[];
+  updatedAt: Date;
+}
+
+export interface MfaStore {
+  findMfaByAccountId(accountId: string): Promise<MfaRecord | undefined>;
+  /** Starts (or restarts) an enrolment; refused (false) when a factor is already enabled. */
+  savePendingTotp(accountId: string, totpSecret: string, at: Date): Promise<boolean>;
+  /** Enables the pending factor; false when there is none pending or it changed meanwhile. */
+  enableTotp(accountId: string, totpSecret: string, step: number, recoveryCodeHashes: string[], at: Date): Promise<boolean>;
+  /** Atomic: true for exactly one caller, and only if `step` is later than the last used one. */
+  useTotpStep(accountId: string, step: number): Promise<boolean>;
+  /** Atomic: removes the code's hash; true for exactly one caller. */
+  useRecoveryCode(accountId: string, hash: string): Promise<boolean>;
+  replaceRecoveryCodes(accountId: string, hashes: string[], at: Date): Promise<boolean>;
+  deleteMfa(accountId: string): Promise<boolean>;
+}
+
 /** Everything the durable store (MongoDB or SQLite) keeps. */
 export interface DurableStores {
+  mfa: MfaStore;
   artifacts: ArtifactStore;
   accounts: AccountStore;
   applications: ApplicationStore;

@@ -276,6 +276,62 @@ describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
   });
 });
 
+describe.each(durableBackends)('%s: MfaStore', (_name, stores) => {
+  const at = new Date('2026-04-04T00:00:00Z');
+  async function enabled(codes = ['h1', 'h2']) {
+    const accountId = id();
+    expect(await stores.mfa.savePendingTotp(accountId, 'sealed-1', at)).toBe(true);
+    expect(await stores.mfa.enableTotp(accountId, 'sealed-1', 100, codes, at)).toBe(true);
+    return accountId;
+  }
+
+  it('enrols: pending, then enabled with the first step and the recovery codes', async () => {
+    const accountId = id();
+    expect(await stores.mfa.findMfaByAccountId(accountId)).toBeUndefined();
+    await stores.mfa.savePendingTotp(accountId, 'sealed-1', at);
+    await stores.mfa.savePendingTotp(accountId, 'sealed-2', at); // a restarted enrolment replaces the secret
+    expect(await stores.mfa.findMfaByAccountId(accountId)).toMatchObject({ totpSecret: 'sealed-2', enabledAt: null });
+    expect(await stores.mfa.enableTotp(accountId, 'sealed-1', 7, [], at)).toBe(false); // not the pending secret
+    expect(await stores.mfa.enableTotp(accountId, 'sealed-2', 7, ['h1'], at)).toBe(true);
+    expect(await stores.mfa.findMfaByAccountId(accountId)).toEqual({
+      accountId, totpSecret: 'sealed-2', enabledAt: at, lastUsedStep: 7, recoveryCodeHashes: ['h1'], updatedAt: at,
+    });
+    expect(await stores.mfa.savePendingTotp(accountId, 'sealed-3', at)).toBe(false); // enabled: no silent replacement
+    expect((await stores.mfa.findMfaByAccountId(accountId))!.totpSecret).toBe('sealed-2');
+  });
+
+  it('accepts each time step once, and only steps after the last one', async () => {
+    const accountId = await enabled();
+    expect(await stores.mfa.useTotpStep(accountId, 101)).toBe(true);
+    expect(await stores.mfa.useTotpStep(accountId, 101)).toBe(false);
+    expect(await stores.mfa.useTotpStep(accountId, 100)).toBe(false);
+    expect(await stores.mfa.useTotpStep(accountId, 102)).toBe(true);
+  });
+
+  it('of 20 parallel uses of one step exactly one succeeds', async () => {
+    const accountId = await enabled();
+    const results = await Promise.all(Array.from({ length: 20 }, () => stores.mfa.useTotpStep(accountId, 200)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('uses a recovery code once, in parallel too', async () => {
+    const accountId = await enabled(['a', 'b', 'c']);
+    const results = await Promise.all(Array.from({ length: 10 }, () => stores.mfa.useRecoveryCode(accountId, 'b')));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await stores.mfa.findMfaByAccountId(accountId))!.recoveryCodeHashes).toEqual(['a', 'c']);
+    expect(await stores.mfa.useRecoveryCode(accountId, 'zzz')).toBe(false);
+  });
+
+  it('replaces the recovery codes and deletes the factor', async () => {
+    const accountId = await enabled(['a']);
+    expect(await stores.mfa.replaceRecoveryCodes(accountId, ['x', 'y'], at)).toBe(true);
+    expect((await stores.mfa.findMfaByAccountId(accountId))!.recoveryCodeHashes).toEqual(['x', 'y']);
+    expect(await stores.mfa.deleteMfa(accountId)).toBe(true);
+    expect(await stores.mfa.findMfaByAccountId(accountId)).toBeUndefined();
+    expect(await stores.mfa.useTotpStep(accountId, 999)).toBe(false);
+  });
+});
+
 describe.each(durableBackends)('%s: KeyringStore', (_name, stores) => {
   it('inserts once: a second insertIfAbsent returns the first record', async () => {
     const name = id();

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { AccountRecord, ApplicationRecord, AuditEventRecord, ClientSecretRecord } from '../contract.ts';
+import type { AccountRecord, ApplicationRecord, AuditEventRecord, ClientSecretRecord, MfaRecord } from '../contract.ts';
 
 export interface ArtifactDocument {
   _id: string; // `${model}:${id}`
@@ -29,6 +29,8 @@ export interface KeyringDocument {
 
 export type AuditEventDocument = Omit<AuditEventRecord, 'id'> & { _id: string };
 
+export type MfaDocument = Omit<MfaRecord, 'accountId'> & { _id: string };
+
 export function collections(db: Db) {
   return {
     artifacts: db.collection<ArtifactDocument>('oidc_artifacts'),
@@ -36,6 +38,7 @@ export function collections(db: Db) {
     applications: db.collection<ApplicationDocument>('applications'),
     keyrings: db.collection<KeyringDocument>('keyrings'),
     audit: db.collection<AuditEventDocument>('audit_events'),
+    mfa: db.collection<MfaDocument>('mfa'),
   };
 }
 

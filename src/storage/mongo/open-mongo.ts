@@ -1,6 +1,7 @@
 import { MongoClient, type Db } from 'mongodb';
 import type { DurableStores, StoreConnection } from '../contract.ts';
 import { collections } from './mongo-collections.ts';
+import { createMongoMfaStore } from './mongo-mfa.ts';
 import { createMongoArtifactStore } from './mongo-artifacts.ts';
 import { createMongoAccountStore, createMongoApplicationStore, createMongoAuditStore,
   createMongoKeyringStore } from './mongo-stores.ts';
@@ -24,6 +25,7 @@ export async function openMongo(uri: string, databaseName?: string): Promise<Mon
     applications: createMongoApplicationStore(db),
     keyrings: createMongoKeyringStore(db),
     audit: createMongoAuditStore(db),
+    mfa: createMongoMfaStore(db),
     connection: {
       name: 'mongodb',
       async ping() {

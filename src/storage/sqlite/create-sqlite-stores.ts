@@ -6,6 +6,7 @@ import { createSqliteAccountStore } from './sqlite-accounts.ts';
 import { createSqliteApplicationStore } from './sqlite-applications.ts';
 import { createSqliteKeyringStore } from './sqlite-keyrings.ts';
 import { createSqliteAuditStore } from './sqlite-audit.ts';
+import { createSqliteMfaStore } from './sqlite-mfa.ts';
 
 export interface SqliteStores extends DurableStores {
   db: DatabaseSync;
@@ -22,6 +23,7 @@ export function createSqliteStores(file: string): SqliteStores {
     applications: createSqliteApplicationStore(db),
     keyrings: createSqliteKeyringStore(db),
     audit: createSqliteAuditStore(db),
+    mfa: createSqliteMfaStore(db),
     connection: {
       name: 'sqlite',
       async ping() {

@@ -75,7 +75,19 @@ ALTER TABLE oidc_artifacts ADD COLUMN account_id TEXT;
 CREATE INDEX oidc_artifacts_account ON oidc_artifacts (model, account_id) WHERE account_id IS NOT NULL;
 `;
 
-const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2];
+// v3: second factors.
+const SCHEMA_V3 = `
+CREATE TABLE mfa (
+  account_id TEXT PRIMARY KEY,
+  totp_secret TEXT NOT NULL,
+  enabled_at INTEGER,
+  last_used_step INTEGER NOT NULL,
+  recovery_codes TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
+const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /**
  * Opens (creating if needed) the SQLite file. WAL lets several processes on one machine share it:
