@@ -11,6 +11,7 @@ import { createOpsRoutes, type Readiness } from './http/ops-routes.ts';
 import { createInteractionRoutes, type InteractionDeps } from './http/interaction-routes.ts';
 import { createSignupRoutes } from './http/signup-routes.ts';
 import { createAccountRoutes } from './http/account-routes.ts';
+import { createSecurityRoutes } from './http/security-routes.ts';
 
 export interface AppDeps extends InteractionDeps {
   provider: Provider;
@@ -42,8 +43,10 @@ export function createApp(deps: AppDeps): Koa {
     createOpsRoutes(deps.connections, deps.readiness),
     createInteractionRoutes(deps),
     createSignupRoutes({ flows: deps.flows, renderer: deps.renderer }),
-    createAccountRoutes({ provider: deps.provider, flows: deps.flows, catalog: deps.catalog, renderer: deps.renderer, issuer: deps.issuer }),
   ];
+  const accountDeps = { provider: deps.provider, flows: deps.flows, catalog: deps.catalog, renderer: deps.renderer, issuer: deps.issuer };
+  // The security routes first: /account's own router would otherwise see /account/security/… too.
+  routers.push(createSecurityRoutes({ ...accountDeps, secondFactor: deps.secondFactor }), createAccountRoutes(accountDeps));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(mount(deps.provider));
   return app;

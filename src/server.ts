@@ -12,6 +12,8 @@ import { createAccountLinks, type AccountFlowDeps } from './accounts/account-flo
 import { createLoginThrottle } from './accounts/login-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createAccountMail } from './mail/account-mail.ts';
+import type { SecondFactorDeps } from './mfa/second-factor.ts';
+import { createMfaLimits } from './mfa/mfa-limits.ts';
 import { createRenderer } from './http/render.ts';
 import type { Readiness } from './http/ops-routes.ts';
 import { createApp } from './app.ts';
@@ -32,14 +34,6 @@ export async function startServer(config: Config, logger: Logger, options: { hos
   try {
     const keyring = await services.keyrings.load();
     const renderer = createRenderer();
-    const provider = createProvider({
-      config, catalog: services.catalog, keyring, renderer,
-      shortLived: stores.shortLived, durable: stores.durable.artifacts,
-      accounts: stores.durable.accounts, applications: stores.durable.applications,
-      secretHashKey: services.secretHashKey,
-    });
-    provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
-    const readiness: Readiness = { isAcceptingTraffic: true };
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger });
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
@@ -51,11 +45,24 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       }, [ACCOUNT_CLIENT_ID]),
       links: createAccountLinks(config.issuer),
     };
+    const secondFactor: SecondFactorDeps = {
+      mfa: stores.durable.mfa, audit: services.audit, mail: flows.mail, links: flows.links, catalog: services.catalog,
+      totpKey: services.totpKey, recoveryKey: services.recoveryKey, scopesRequiringMfa: config.mfa.requiredForScopes,
+    };
+    const provider = createProvider({
+      config, catalog: services.catalog, keyring, renderer,
+      shortLived: stores.shortLived, durable: stores.durable.artifacts,
+      accounts: stores.durable.accounts, applications: stores.durable.applications,
+      secretHashKey: services.secretHashKey, secondFactor,
+    });
+    provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
+    const readiness: Readiness = { isAcceptingTraffic: true };
     const app = createApp({
       provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keyring.cookie,
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
       throttle: createLoginThrottle(config.loginThrottle, stores.redis, config.redisKeyPrefix),
-      flows, issuer: config.issuer,
+      flows, issuer: config.issuer, secondFactor,
+      mfaLimits: createMfaLimits(config.loginThrottle, stores.redis, config.redisKeyPrefix),
     });
 
     const server = createServer(app.callback());

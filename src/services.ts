@@ -1,4 +1,5 @@
 import type { Config } from './config/schema.ts';
+import { ConfigError } from './config/load-config.ts';
 import { openStores, type Stores } from './storage/open-stores.ts';
 import { resolveSecretKey } from './crypto/resolve-secret-key.ts';
 import { deriveKey } from './crypto/secret-box.ts';
@@ -15,6 +16,9 @@ export interface Services {
   audit: AuditLog;
   keyrings: KeyringService;
   secretHashKey: Buffer;
+  /** Seals TOTP secrets; keys recovery-code hashes. Both derived from SECRET_KEY. */
+  totpKey: Buffer;
+  recoveryKey: Buffer;
   accountDeps: AccountDeps;
   applicationDeps: ApplicationDeps;
 }
@@ -23,6 +27,11 @@ export interface Services {
 export async function buildServices(config: Config): Promise<Services> {
   // The catalog is checked before anything is opened: a bad config/ never touches a store.
   const catalog = buildPermissionCatalog(config.scopes, config.roles);
+  for (const scope of config.mfa.requiredForScopes) {
+    if (!catalog.apiScopes.includes(scope)) {
+      throw new ConfigError('config mfa.requiredForScopes', `"${scope}" is not an API scope of config/scopes.json`);
+    }
+  }
   const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
   const stores = await openStores(config);
   const audit = createAuditLog(stores.durable.audit);
@@ -37,6 +46,8 @@ export async function buildServices(config: Config): Promise<Services> {
     audit,
     keyrings: createKeyringService(stores.durable.keyrings, secretKey),
     secretHashKey,
+    totpKey: deriveKey(secretKey, 'totp-secret'),
+    recoveryKey: deriveKey(secretKey, 'recovery-code'),
     accountDeps,
     applicationDeps: {
       applications: stores.durable.applications,

@@ -20,6 +20,7 @@ export interface AccountLinks {
   confirmEmailChange(token: string): string;
   forgotPassword(): string;
   account(): string;
+  accountSecurity(): string;
 }
 
 export function createAccountLinks(issuer: string): AccountLinks {
@@ -31,6 +32,7 @@ export function createAccountLinks(issuer: string): AccountLinks {
     confirmEmailChange: (token) => link('/account/confirm-email', token),
     forgotPassword: () => link('/forgot-password'),
     account: () => link('/account'),
+    accountSecurity: () => link('/account/security'),
   };
 }
 

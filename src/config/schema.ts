@@ -31,6 +31,8 @@ export const settingsSchema = z
         defaultRotationGraceSeconds: z.number().int().min(0),
       })
       .strict(),
+    // API permissions whose request always needs the second factor (e.g. ["calls:read"]).
+    mfa: z.object({ requiredForScopes: z.array(z.string()) }).strict(),
     // NIST SP 800-63B: at least 8; the registration form recommends 15 or more.
     passwords: z.object({ minLength: z.number().int().min(8).max(64) }).strict(),
     // Failed sign-ins counted per account and per client IP within the window; past the limit the

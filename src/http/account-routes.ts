@@ -26,7 +26,7 @@ const passwordForm = z.object({ current_password: passwordField(), password: pas
 const emailForm = z.object({ email: field(320), current_password: passwordField() });
 const SAVED = new Set(['profile', 'password', 'email', 'app_revoked']);
 
-interface SignedIn {
+export interface SignedIn {
   account: AccountRecord;
   sessionUid: string;
 }
@@ -57,7 +57,7 @@ function redirectToSignIn(deps: AccountRouteDeps, ctx: Context): void {
   ctx.redirect(`/auth?${params}`);
 }
 
-async function requireSignedIn(deps: AccountRouteDeps, ctx: Context): Promise<SignedIn | undefined> {
+export async function requireSignedIn(deps: AccountRouteDeps, ctx: Context): Promise<SignedIn | undefined> {
   const current = await signedIn(deps, ctx);
   if (!current) {
     if (ctx.method === 'POST') seeOther(ctx, '/account');
@@ -100,7 +100,7 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
       return;
     }
     // Only a path of the account pages: never an open redirect (RFC 9700 §4.11).
-    const state = typeof ctx.query.state === 'string' && /^\/account(\/[a-z-]*)?$/.test(ctx.query.state) ? ctx.query.state : '/account';
+    const state = typeof ctx.query.state === 'string' && /^\/account(\/[a-z-]+)*$/.test(ctx.query.state) ? ctx.query.state : '/account';
     ctx.redirect(state);
   });
 

@@ -12,6 +12,9 @@ import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { formBody, parseForm, seeOther } from './forms.ts';
+import type { SecondFactorDeps } from '../mfa/second-factor.ts';
+import type { MfaLimits } from '../mfa/mfa-limits.ts';
+import { showSecondFactor, submitSecondFactor, submitEnrolment } from './mfa-interaction-routes.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -20,16 +23,18 @@ export interface InteractionDeps {
   catalog: PermissionCatalog;
   renderer: Renderer;
   throttle: LoginThrottle;
+  secondFactor: SecondFactorDeps;
+  mfaLimits: MfaLimits;
 }
 
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 // Field types are checked, not coerced: `email[$ne]=` parses to an object and is refused (ASVS 1.2.4).
 const loginForm = z.object({ email: z.string().max(320), password: z.string().max(4096) });
 const consentForm = z.object({ decision: z.enum(['allow', 'deny']) });
 
 /** The interaction behind the cookie, which must be the one named in the URL and at `prompt`. */
-async function loadInteraction(deps: InteractionDeps, ctx: Context, prompt?: string): Promise<Interaction> {
+export async function loadInteraction(deps: InteractionDeps, ctx: Context, prompt?: string): Promise<Interaction> {
   let interaction: Interaction;
   try {
     interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
@@ -46,13 +51,13 @@ async function loadInteraction(deps: InteractionDeps, ctx: Context, prompt?: str
   return interaction;
 }
 
-async function clientName(deps: InteractionDeps, interaction: Interaction): Promise<string> {
+export async function clientName(deps: InteractionDeps, interaction: Interaction): Promise<string> {
   const client = await deps.provider.Client.find(String(interaction.params.client_id));
   return client?.clientName ?? String(interaction.params.client_id);
 }
 
 /** 303 See Other after every POST (RFC 9700 §4.12: never 307, which would re-post the password). */
-async function finish(deps: InteractionDeps, ctx: Context, result: Record<string, unknown>, merge: boolean) {
+export async function finish(deps: InteractionDeps, ctx: Context, result: Record<string, unknown>, merge: boolean) {
   seeOther(ctx, await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }));
 }
 
@@ -79,6 +84,10 @@ async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<voi
       description: deps.catalog.describeScope(scope, locale),
     }));
     deps.renderer.page(ctx, 'consent', { uid: interaction.uid, clientName: name, email: account?.email ?? '', scopes });
+    return;
+  }
+  if (interaction.prompt.name === 'mfa') {
+    await showSecondFactor(deps, ctx, interaction);
     return;
   }
   throw new AppError('interaction_expired', 'this sign-in step is not available; start again from the application');
@@ -171,6 +180,8 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   router.get('/', csrf, (ctx) => showInteraction(deps, ctx));
   router.post('/login', formBody, csrf, (ctx) => submitLogin(deps, ctx));
   router.post('/consent', formBody, csrf, (ctx) => submitConsent(deps, ctx));
+  router.post('/mfa', formBody, csrf, (ctx) => submitSecondFactor(deps, ctx));
+  router.post('/mfa-enroll', formBody, csrf, (ctx) => submitEnrolment(deps, ctx));
   router.post('/abort', formBody, csrf, (ctx) => abortInteraction(deps, ctx));
   return router;
 }

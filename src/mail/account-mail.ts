@@ -3,7 +3,8 @@ import type { Renderer } from '../http/render.ts';
 import type { Mailer } from './mailer.ts';
 
 export type AccountMailKind =
-  | 'verify_email' | 'account_exists' | 'reset_password' | 'password_changed' | 'confirm_new_email' | 'email_changed';
+  | 'verify_email' | 'account_exists' | 'reset_password' | 'password_changed' | 'confirm_new_email' | 'email_changed'
+  | 'mfa_enabled' | 'mfa_disabled';
 
 export interface AccountMail {
   send(kind: AccountMailKind, to: string, locale: Locale, link: string, params?: Record<string, string>): Promise<void>;

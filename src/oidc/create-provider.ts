@@ -10,6 +10,8 @@ import { createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
+import { createInteractionPolicy } from './interaction-policy.ts';
+import { needsSecondFactor, type SecondFactorDeps } from '../mfa/second-factor.ts';
 
 export const ACR_PASSWORD = 'urn:tokenim:acr:pwd';
 /** The account pages sign people in through the provider like any app, as this first-party client. */
@@ -27,6 +29,7 @@ export interface ProviderDeps {
   applications: ApplicationStore;
   secretHashKey: Buffer;
   renderer: Renderer;
+  secondFactor: Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>;
 }
 
 /** The permissions of the TokenIM API that the client may ask for. */
@@ -81,7 +84,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
     extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: createInteractionPolicy(async (ctx, accountId) => {
+        const account = await deps.accounts.findAccountById(accountId);
+        if (!account) return false;
+        const words = (value: unknown) => (typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
+        return needsSecondFactor(deps.secondFactor, account,
+          { acrValues: words(ctx.oidc.params?.acr_values), scopes: words(ctx.oidc.params?.scope) }, ACR_MFA);
+      }),
+    },
     rotateRefreshToken: true,
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.api.accessTokenTtlSeconds,
@@ -97,10 +109,16 @@ export function createProvider(deps: ProviderDeps): Provider {
       BackchannelAuthenticationRequest: 600,
       DeviceCode: 600,
     },
-    async extraTokenClaims(_ctx, token) {
+    async extraTokenClaims(ctx, token) {
       if (token.kind !== 'AccessToken' || !('accountId' in token) || typeof token.accountId !== 'string') return undefined;
       const account = await deps.accounts.findAccountById(token.accountId);
-      return { roles: account?.roles ?? [] };
+      // The access token model keeps no acr/amr: they come from the code or refresh token it was issued for.
+      const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+      return {
+        roles: account?.roles ?? [],
+        ...(source?.acr ? { acr: source.acr } : {}),
+        ...(source?.amr ? { amr: source.amr } : {}),
+      };
     },
     clientBasedCORS(_ctx, origin, client) {
       // Browser apps may call the token endpoint from the origins of their own redirect URIs.

@@ -15,6 +15,8 @@ export interface PermissionCatalog {
   isKnownRole(role: string): boolean;
   /** The API scopes the given roles allow (inherited roles and "*" expanded). */
   scopesForRoles(roles: readonly string[]): Set<string>;
+  /** True when any of the roles (or one they inherit) requires two-factor sign-in. */
+  rolesRequireMfa(roles: readonly string[]): boolean;
 }
 
 /** Builds the catalog from config/scopes.json and config/roles.json, checking that they agree. */
@@ -58,6 +60,16 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
     roleNames,
     defaultRole: roles.defaultRole,
     isKnownRole: (role) => Object.hasOwn(roles.roles, role),
+    rolesRequireMfa(assigned) {
+      const seen = new Set<string>();
+      const requires = (name: string): boolean => {
+        if (seen.has(name)) return false;
+        seen.add(name);
+        const role = roles.roles[name];
+        return Boolean(role?.requiresMfa) || (role?.inherits ?? []).some(requires);
+      };
+      return assigned.some(requires);
+    },
     scopesForRoles(assigned) {
       const into = new Set<string>();
       const seen = new Set<string>();

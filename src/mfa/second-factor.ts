@@ -1,0 +1,157 @@
+import type { AccountRecord, MfaStore } from '../storage/contract.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { AccountMail } from '../mail/account-mail.ts';
+import type { AccountLinks, RequestContext } from '../accounts/account-flows.ts';
+import type { PermissionCatalog } from '../permissions/catalog.ts';
+import { AppError } from '../shared/app-error.ts';
+import { open, seal } from '../crypto/secret-box.ts';
+import { verifyPassword } from '../accounts/password-hash.ts';
+import { generateTotpSecret, matchTotpStep, totpQrSvg, totpUri } from './totp.ts';
+import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
+
+export interface SecondFactorDeps {
+  mfa: MfaStore;
+  audit: AuditLog;
+  mail: AccountMail;
+  links: AccountLinks;
+  catalog: PermissionCatalog;
+  /** Seals TOTP secrets (AES-256-GCM under a key derived from SECRET_KEY). */
+  totpKey: Buffer;
+  /** Keys the recovery-code hashes. */
+  recoveryKey: Buffer;
+  /** API scopes that need a second factor whenever they are requested (config `mfa.requiredForScopes`). */
+  scopesRequiringMfa: readonly string[];
+}
+
+export interface Enrolment {
+  secret: string;
+  uri: string;
+  qrSvg: string;
+}
+
+// A pending enrolment is kept this long, so that reloading the page does not change the secret
+// the person has just scanned.
+const PENDING_REUSE_MS = 15 * 60_000;
+const actorOf = (account: AccountRecord) => ({ kind: 'account' as const, id: account.id });
+
+export async function isMfaEnabled(deps: Pick<SecondFactorDeps, 'mfa'>, accountId: string): Promise<boolean> {
+  return Boolean((await deps.mfa.findMfaByAccountId(accountId))?.enabledAt);
+}
+
+/**
+ * Whether this sign-in needs the second factor: the person enrolled one, one of their roles
+ * requires it (admin does by default), the app asked for it (acr_values, step-up), or the request
+ * names a permission configured to need it.
+ */
+export async function needsSecondFactor(
+  deps: Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>,
+  account: Pick<AccountRecord, 'id' | 'roles'>,
+  request: { acrValues: string[]; scopes: string[] },
+  mfaAcr: string,
+): Promise<boolean> {
+  return request.acrValues.includes(mfaAcr)
+    || request.scopes.some((scope) => deps.scopesRequiringMfa.includes(scope))
+    || deps.catalog.rolesRequireMfa(account.roles)
+    || (await isMfaEnabled(deps, account.id));
+}
+
+/** Shows the secret to add to an authenticator app; the factor is active only after a correct code. */
+export async function startEnrolment(deps: SecondFactorDeps, account: AccountRecord): Promise<Enrolment> {
+  const existing = await deps.mfa.findMfaByAccountId(account.id);
+  if (existing?.enabledAt) throw new AppError('mfa_already_enabled', 'two-factor sign-in is already on for this account');
+  let secret: string;
+  if (existing && Date.now() - existing.updatedAt.getTime() < PENDING_REUSE_MS) {
+    secret = open(deps.totpKey, existing.totpSecret, account.id);
+  } else {
+    secret = generateTotpSecret();
+    await deps.mfa.savePendingTotp(account.id, seal(deps.totpKey, secret, account.id), new Date());
+  }
+  const uri = totpUri(account.email, secret);
+  return { secret, uri, qrSvg: await totpQrSvg(uri) };
+}
+
+function issueRecoveryCodes(deps: SecondFactorDeps) {
+  const codes = generateRecoveryCodes();
+  return { codes, hashes: codes.map((code) => hashRecoveryCode(deps.recoveryKey, code)) };
+}
+
+/** Turns the factor on with its first correct code; returns the recovery codes (shown once). */
+export async function confirmEnrolment(deps: SecondFactorDeps, account: AccountRecord, code: string, context: RequestContext) {
+  const pending = await deps.mfa.findMfaByAccountId(account.id);
+  if (!pending || pending.enabledAt) throw new AppError('mfa_enrolment_expired', 'start the two-factor set-up again');
+  const step = await matchTotpStep(open(deps.totpKey, pending.totpSecret, account.id), code.trim());
+  if (step === undefined) throw new AppError('mfa_code_wrong', 'the code is not right; check the time on your phone and try the current code');
+  const { codes, hashes } = issueRecoveryCodes(deps);
+  if (!(await deps.mfa.enableTotp(account.id, pending.totpSecret, step, hashes, new Date()))) {
+    throw new AppError('mfa_enrolment_expired', 'start the two-factor set-up again');
+  }
+  await deps.audit.record({ type: 'mfa.enrolled', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.mail.send('mfa_enabled', account.email, context.locale, deps.links.accountSecurity());
+  return codes;
+}
+
+export type SecondFactorResult = { ok: true; method: 'totp' | 'recovery_code' } | { ok: false };
+
+/**
+ * Checks a TOTP code or a recovery code. Each is accepted at most once: the time step is recorded
+ * atomically in the durable store (so a replay fails across instances and after a Redis flush),
+ * and a recovery code is removed atomically.
+ */
+export async function verifySecondFactor(
+  deps: SecondFactorDeps,
+  account: AccountRecord,
+  code: string,
+  context: RequestContext & { clientId?: string | null },
+): Promise<SecondFactorResult> {
+  const record = await deps.mfa.findMfaByAccountId(account.id);
+  const input = code.trim();
+  let result: SecondFactorResult = { ok: false };
+  if (record?.enabledAt) {
+    const step = await matchTotpStep(open(deps.totpKey, record.totpSecret, account.id), input.replace(/\s/g, ''));
+    if (step !== undefined && (await deps.mfa.useTotpStep(account.id, step))) {
+      result = { ok: true, method: 'totp' };
+    } else if (looksLikeRecoveryCode(input) && (await deps.mfa.useRecoveryCode(account.id, hashRecoveryCode(deps.recoveryKey, input)))) {
+      result = { ok: true, method: 'recovery_code' };
+      await deps.audit.record({ type: 'mfa.recovery_code_used', actor: actorOf(account), subject: account.id, ip: context.ip,
+        clientId: context.clientId ?? null, details: { left: record.recoveryCodeHashes.length - 1 } });
+    }
+  }
+  if (!result.ok) {
+    await deps.audit.record({ type: 'mfa.failed', actor: actorOf(account), subject: account.id, ip: context.ip,
+      clientId: context.clientId ?? null, outcome: 'failure' });
+  }
+  return result;
+}
+
+/** Disabling or regenerating needs both the password and a current code (ASVS 5 6.4.3). */
+async function checkPasswordAndCode(deps: SecondFactorDeps, account: AccountRecord, password: string, code: string, context: RequestContext) {
+  if (!(await verifyPassword(password, account.passwordHash))) {
+    throw new AppError('current_password_wrong', 'the current password is not right');
+  }
+  if (!(await verifySecondFactor(deps, account, code, context)).ok) {
+    throw new AppError('mfa_code_wrong', 'the code is not right; check the time on your phone and try the current code');
+  }
+}
+
+export async function disableMfa(deps: SecondFactorDeps, account: AccountRecord, input: { password: string; code: string }, context: RequestContext) {
+  if (deps.catalog.rolesRequireMfa(account.roles)) {
+    throw new AppError('mfa_required_by_role', 'your role requires two-factor sign-in, so it cannot be turned off');
+  }
+  await checkPasswordAndCode(deps, account, input.password, input.code, context);
+  await deps.mfa.deleteMfa(account.id);
+  await deps.audit.record({ type: 'mfa.disabled', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.mail.send('mfa_disabled', account.email, context.locale, deps.links.accountSecurity());
+}
+
+export async function regenerateRecoveryCodes(
+  deps: SecondFactorDeps,
+  account: AccountRecord,
+  input: { password: string; code: string },
+  context: RequestContext,
+): Promise<string[]> {
+  await checkPasswordAndCode(deps, account, input.password, input.code, context);
+  const { codes, hashes } = issueRecoveryCodes(deps);
+  await deps.mfa.replaceRecoveryCodes(account.id, hashes, new Date());
+  await deps.audit.record({ type: 'mfa.recovery_codes_regenerated', actor: actorOf(account), subject: account.id, ip: context.ip });
+  return codes;
+}
