@@ -8,7 +8,8 @@ import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { lastMailTo } from '../helpers/outbox.ts';
-import { launchBrowser, screenshotBothLanguages } from '../helpers/browser.ts';
+import { launchBrowser, screenshotBothLanguages, SCREENSHOT_DIR } from '../helpers/browser.ts';
+import { codeAt } from '../helpers/mfa-flow.ts';
 
 const REDIRECT_URI = 'http://localhost/callback';
 const browser: Browser | undefined = await launchBrowser();
@@ -161,5 +162,42 @@ describeBrowser('in a real browser', () => {
     expect(await page.textContent(`[data-connected-app="${app.clientId}"]`)).toContain('TokenIM Web');
     await screenshotBothLanguages(context, page, '10-account');
     await context.close();
+  });
+
+  it('enrols two-factor on the security page, then signs in with password + code: the ID token has amr otp', async () => {
+    await createAccount(server.services.accountDeps,
+      { email: 'wang.fang@example.test', password: 'lanterns over the lake', emailVerified: true }, { kind: 'system', id: 'test' });
+    const { context, page } = await newContext();
+    await page.goto(`${server.issuer}/account/security`);
+    await signIn(page, 'wang.fang@example.test', 'lanterns over the lake');
+    await seeHeading(page, 'Security');
+    await screenshotBothLanguages(context, page, '11-security');
+    await page.click('[data-action="enable-mfa"]');
+    await seeHeading(page, 'Set up two-factor sign-in');
+    expect(await page.locator('a[href^="otpauth://"]').count()).toBe(1);
+    expect(await page.locator('[data-qr-code] svg').count()).toBe(1);
+    const secret = (await page.textContent('[data-totp-secret]'))!.trim();
+    await screenshotBothLanguages(context, page, '12-mfa-enroll');
+    await page.fill('input[name="code"]', await codeAt(secret));
+    await page.click('button[type="submit"]');
+    await seeHeading(page, 'Your recovery codes');
+    expect(await page.locator('[data-recovery-code]').count()).toBe(10);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}13-recovery-codes-en.png`, fullPage: true });
+    await context.close();
+
+    const second = await newContext();
+    const { config, verifier, state, url } = await startAuthorization();
+    await second.page.goto(url);
+    await signIn(second.page, 'wang.fang@example.test', 'lanterns over the lake');
+    await seeHeading(second.page, 'Two-factor sign-in');
+    await screenshotBothLanguages(second.context, second.page, '14-mfa');
+    await second.page.fill('input[name="code"]', await codeAt(secret, 1));
+    await second.page.click('button[type="submit"]:has-text("Verify")');
+    await seeHeading(second.page, 'Allow TokenIM Web?');
+    await second.page.click('button[name="decision"][value="allow"]');
+    await second.page.waitForURL(`${REDIRECT_URI}**`);
+    const tokens = await client.authorizationCodeGrant(config, new URL(second.callbacks[0]!), { pkceCodeVerifier: verifier, expectedState: state });
+    expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: 'urn:tokenim:acr:mfa' });
+    await second.context.close();
   });
 });

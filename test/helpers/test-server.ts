@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { freePort } from './free-port.ts';
@@ -11,7 +12,13 @@ export interface TestServer extends RunningServer {
 }
 
 /** A real server on a free 127.0.0.1 port with its own DATA_DIR; Redis mode when redisUrl is given. */
-export async function startTestServer(options: { redisUrl?: string; redisKeyPrefix?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(options: {
+  redisUrl?: string;
+  redisKeyPrefix?: string;
+  env?: Record<string, string>;
+  /** Adjusts the loaded configuration (settings that have no environment variable). */
+  configure?: (config: Config) => Config;
+} = {}): Promise<TestServer> {
   const tmp = makeTempDir('server');
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -20,8 +27,9 @@ export async function startTestServer(options: { redisUrl?: string; redisKeyPref
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     ...options.env,
   });
+  const configured = options.configure ? options.configure(config) : config;
   const running = await startServer(
-    { ...config, redisKeyPrefix: options.redisKeyPrefix ?? config.redisKeyPrefix },
+    { ...configured, redisKeyPrefix: options.redisKeyPrefix ?? config.redisKeyPrefix },
     createLogger('silent'),
     { host: '127.0.0.1' },
   );
