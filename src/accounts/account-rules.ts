@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { AppError } from '../shared/app-error.ts';
+import type { AccountRecord, AccountStore } from '../storage/contract.ts';
 
 // NIST SP 800-63B §3.1.1.2 / ASVS 5 6.2: at least 8 characters (configurable, 15+ recommended),
 // at least 64 allowed, no composition rules, never truncated, not a known common password.
@@ -25,6 +26,20 @@ export function normalizeEmail(raw: string): string {
     throw new AppError('invalid_email', 'enter a valid email address, like name@example.com');
   }
   return email;
+}
+
+/**
+ * The account behind an address someone typed, or undefined, also for a malformed address: for
+ * flows that answer the same whatever the address (no account enumeration).
+ */
+export async function findAccountByTypedEmail(accounts: AccountStore, raw: string): Promise<AccountRecord | undefined> {
+  let email: string;
+  try {
+    email = normalizeEmail(raw);
+  } catch {
+    return undefined;
+  }
+  return accounts.findAccountByEmail(email);
 }
 
 export function checkPasswordRules(password: string, options: { minLength: number; email?: string }): void {

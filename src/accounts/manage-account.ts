@@ -1,21 +1,22 @@
 import type { AccountRecord } from '../storage/contract.ts';
 import { isDuplicateError } from '../storage/contract.ts';
 import { AppError } from '../shared/app-error.ts';
+import { accountActor } from '../audit/audit-log.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
 import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
 import { issueOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
-const actorOf = (account: AccountRecord) => ({ kind: 'account' as const, id: account.id });
 
 export async function updateProfile(deps: AccountFlowDeps, account: AccountRecord, input: { name: string }, context: RequestContext) {
   const name = input.name.trim();
   if (name.length > 200) throw new AppError('invalid_name', 'a name can have at most 200 characters');
   await deps.accounts.updateAccountById(account.id, { name, updatedAt: new Date() });
-  await deps.audit.record({ type: 'account.profile_updated', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'account.profile_updated', actor: accountActor(account), subject: account.id, ip: context.ip });
 }
 
-async function checkCurrentPassword(account: AccountRecord, password: string): Promise<void> {
+/** Sensitive changes need the current password (ASVS 5 6.2.3). */
+export async function checkCurrentPassword(account: AccountRecord, password: string): Promise<void> {
   if (!(await verifyPassword(password, account.passwordHash))) {
     throw new AppError('current_password_wrong', 'the current password is not right', { status: 400 });
   }
@@ -33,7 +34,7 @@ export async function changePassword(
   await deps.accounts.updateAccountById(account.id, { passwordHash: await hashPassword(input.newPassword), updatedAt: new Date() });
   const ended = await deps.sessions.endSessions(account.id, input.sessionUid);
   await deps.audit.record({
-    type: 'password.changed', actor: actorOf(account), subject: account.id, ip: context.ip, details: { sessionsEnded: ended },
+    type: 'password.changed', actor: accountActor(account), subject: account.id, ip: context.ip, details: { sessionsEnded: ended },
   });
   await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());
 }
@@ -54,7 +55,7 @@ export async function requestEmailChange(
   const token = await issueOneTimeToken(deps.tokens, 'change_email', { accountId: account.id, email, previousEmail: account.email });
   await deps.mail.send('confirm_new_email', email, context.locale, deps.links.confirmEmailChange(token));
   await deps.mail.send('email_changed', account.email, context.locale, deps.links.account(), { email });
-  await deps.audit.record({ type: 'account.email_change_requested', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'account.email_change_requested', actor: accountActor(account), subject: account.id, ip: context.ip });
 }
 
 /** Completes an email change from its link. False when the link is unknown, used or expired. */
@@ -70,7 +71,7 @@ export async function confirmEmailChange(deps: AccountFlowDeps, token: string, c
     throw error;
   }
   await deps.audit.record({
-    type: 'account.email_changed', actor: actorOf(account), subject: account.id, ip: context.ip,
+    type: 'account.email_changed', actor: accountActor(account), subject: account.id, ip: context.ip,
     details: { from: account.email, to: payload.email },
   });
   return true;

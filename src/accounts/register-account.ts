@@ -1,7 +1,7 @@
 import { isAppError } from '../shared/app-error.ts';
 import { createAccount } from './create-account.ts';
 import { issueOneTimeToken } from './one-time-token.ts';
-import { normalizeEmail } from './account-rules.ts';
+import { findAccountByTypedEmail, normalizeEmail } from './account-rules.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
 /**
@@ -47,13 +47,7 @@ async function sendVerificationMail(deps: AccountFlowDeps, accountId: string, em
  * The caller answers the same whatever the address (no account enumeration).
  */
 export async function resendVerification(deps: AccountFlowDeps, rawEmail: string, context: RequestContext, interaction?: string) {
-  let email: string;
-  try {
-    email = normalizeEmail(rawEmail);
-  } catch {
-    return;
-  }
-  const account = await deps.accounts.findAccountByEmail(email);
+  const account = await findAccountByTypedEmail(deps.accounts, rawEmail);
   if (account && !account.emailVerified && !account.disabled) {
     await sendVerificationMail(deps, account.id, account.email, context, interaction);
   }

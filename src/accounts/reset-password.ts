@@ -1,25 +1,19 @@
 import { AppError } from '../shared/app-error.ts';
 import { hashPassword } from './password-hash.ts';
-import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
+import { checkPasswordRules, findAccountByTypedEmail } from './account-rules.ts';
 import { issueOneTimeToken, peekOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
 /** Mails a reset link when the account exists; the caller answers the same either way. */
 export async function requestPasswordReset(deps: AccountFlowDeps, rawEmail: string, context: RequestContext): Promise<void> {
-  let email: string;
-  try {
-    email = normalizeEmail(rawEmail);
-  } catch {
-    return;
-  }
-  const account = await deps.accounts.findAccountByEmail(email);
+  const account = await findAccountByTypedEmail(deps.accounts, rawEmail);
   await deps.audit.record({
     type: 'password.reset_requested', actor: { kind: 'account', id: null }, subject: account?.id ?? null, ip: context.ip,
     outcome: account ? 'success' : 'failure',
   });
   if (!account || account.disabled) return;
-  const token = await issueOneTimeToken(deps.tokens, 'reset_password', { accountId: account.id, email });
-  await deps.mail.send('reset_password', email, context.locale, deps.links.resetPassword(token));
+  const token = await issueOneTimeToken(deps.tokens, 'reset_password', { accountId: account.id, email: account.email });
+  await deps.mail.send('reset_password', account.email, context.locale, deps.links.resetPassword(token));
 }
 
 export const isResetLinkUsable = async (deps: AccountFlowDeps, token: string) =>

@@ -1,11 +1,11 @@
 import type { AccountRecord, MfaStore } from '../storage/contract.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
+import { accountActor, type AuditLog } from '../audit/audit-log.ts';
 import type { AccountMail } from '../mail/account-mail.ts';
 import type { AccountLinks, RequestContext } from '../accounts/account-flows.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { AppError } from '../shared/app-error.ts';
 import { open, seal } from '../crypto/secret-box.ts';
-import { verifyPassword } from '../accounts/password-hash.ts';
+import { checkCurrentPassword } from '../accounts/manage-account.ts';
 import { generateTotpSecret, matchTotpStep, totpQrSvg, totpUri } from './totp.ts';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
 
@@ -32,7 +32,6 @@ export interface Enrolment {
 // A pending enrolment is kept this long, so that reloading the page does not change the secret
 // the person has just scanned.
 const PENDING_REUSE_MS = 15 * 60_000;
-const actorOf = (account: AccountRecord) => ({ kind: 'account' as const, id: account.id });
 
 export async function isMfaEnabled(deps: Pick<SecondFactorDeps, 'mfa'>, accountId: string): Promise<boolean> {
   return Boolean((await deps.mfa.findMfaByAccountId(accountId))?.enabledAt);
@@ -85,7 +84,7 @@ export async function confirmEnrolment(deps: SecondFactorDeps, account: AccountR
   if (!(await deps.mfa.enableTotp(account.id, pending.totpSecret, step, hashes, new Date()))) {
     throw new AppError('mfa_enrolment_expired', 'start the two-factor set-up again');
   }
-  await deps.audit.record({ type: 'mfa.enrolled', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'mfa.enrolled', actor: accountActor(account), subject: account.id, ip: context.ip });
   await deps.mail.send('mfa_enabled', account.email, context.locale, deps.links.accountSecurity());
   return codes;
 }
@@ -112,12 +111,12 @@ export async function verifySecondFactor(
       result = { ok: true, method: 'totp' };
     } else if (looksLikeRecoveryCode(input) && (await deps.mfa.useRecoveryCode(account.id, hashRecoveryCode(deps.recoveryKey, input)))) {
       result = { ok: true, method: 'recovery_code' };
-      await deps.audit.record({ type: 'mfa.recovery_code_used', actor: actorOf(account), subject: account.id, ip: context.ip,
+      await deps.audit.record({ type: 'mfa.recovery_code_used', actor: accountActor(account), subject: account.id, ip: context.ip,
         clientId: context.clientId ?? null, details: { left: record.recoveryCodeHashes.length - 1 } });
     }
   }
   if (!result.ok) {
-    await deps.audit.record({ type: 'mfa.failed', actor: actorOf(account), subject: account.id, ip: context.ip,
+    await deps.audit.record({ type: 'mfa.failed', actor: accountActor(account), subject: account.id, ip: context.ip,
       clientId: context.clientId ?? null, outcome: 'failure' });
   }
   return result;
@@ -125,9 +124,7 @@ export async function verifySecondFactor(
 
 /** Disabling or regenerating needs both the password and a current code (ASVS 5 6.4.3). */
 async function checkPasswordAndCode(deps: SecondFactorDeps, account: AccountRecord, password: string, code: string, context: RequestContext) {
-  if (!(await verifyPassword(password, account.passwordHash))) {
-    throw new AppError('current_password_wrong', 'the current password is not right');
-  }
+  await checkCurrentPassword(account, password);
   if (!(await verifySecondFactor(deps, account, code, context)).ok) {
     throw new AppError('mfa_code_wrong', 'the code is not right; check the time on your phone and try the current code');
   }
@@ -139,7 +136,7 @@ export async function disableMfa(deps: SecondFactorDeps, account: AccountRecord,
   }
   await checkPasswordAndCode(deps, account, input.password, input.code, context);
   await deps.mfa.deleteMfa(account.id);
-  await deps.audit.record({ type: 'mfa.disabled', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'mfa.disabled', actor: accountActor(account), subject: account.id, ip: context.ip });
   await deps.mail.send('mfa_disabled', account.email, context.locale, deps.links.accountSecurity());
 }
 
@@ -152,6 +149,6 @@ export async function regenerateRecoveryCodes(
   await checkPasswordAndCode(deps, account, input.password, input.code, context);
   const { codes, hashes } = issueRecoveryCodes(deps);
   await deps.mfa.replaceRecoveryCodes(account.id, hashes, new Date());
-  await deps.audit.record({ type: 'mfa.recovery_codes_regenerated', actor: actorOf(account), subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'mfa.recovery_codes_regenerated', actor: accountActor(account), subject: account.id, ip: context.ip });
   return codes;
 }
