@@ -13,6 +13,8 @@ import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { formBody, parseForm, seeOther } from './forms.ts';
 import type { SecondFactorDeps } from '../mfa/second-factor.ts';
+import type { Locale } from '../permissions/catalog.ts';
+import { API_SCOPES } from '../applications/client-metadata.ts';
 import type { MfaLimits } from '../mfa/mfa-limits.ts';
 import { showSecondFactor, submitSecondFactor, submitEnrolment } from './mfa-interaction-routes.ts';
 
@@ -69,6 +71,21 @@ function requestedScopes(interaction: Interaction): string[] {
   return [...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()];
 }
 
+/**
+ * Permissions the app may ask for and did, that the person's roles do not allow: the token will
+ * not carry them, and the consent page says which role would.
+ */
+async function withheldScopes(deps: InteractionDeps, interaction: Interaction, roles: string[], locale: Locale) {
+  const client = await deps.provider.Client.find(String(interaction.params.client_id));
+  const clientScopes = (client as unknown as Record<string, unknown> | undefined)?.[API_SCOPES];
+  const allowedByClient = new Set(Array.isArray(clientScopes) ? (clientScopes as string[]) : []);
+  const allowedByRoles = deps.catalog.scopesForRoles(roles);
+  const requested = typeof interaction.params.scope === 'string' ? interaction.params.scope.split(' ') : [];
+  return requested
+    .filter((scope) => allowedByClient.has(scope) && !allowedByRoles.has(scope))
+    .map((scope) => ({ name: scope, description: deps.catalog.describeScope(scope, locale), roles: deps.catalog.rolesGranting(scope).join(', ') }));
+}
+
 async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(deps, ctx);
   const name = await clientName(deps, interaction);
@@ -83,7 +100,10 @@ async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<voi
       name: scope,
       description: deps.catalog.describeScope(scope, locale),
     }));
-    deps.renderer.page(ctx, 'consent', { uid: interaction.uid, clientName: name, email: account?.email ?? '', scopes });
+    deps.renderer.page(ctx, 'consent', {
+      uid: interaction.uid, clientName: name, email: account?.email ?? '', scopes,
+      withheld: await withheldScopes(deps, interaction, account?.roles ?? [], locale),
+    });
     return;
   }
   if (interaction.prompt.name === 'mfa') {

@@ -38,6 +38,13 @@ function allowedApiScopes(catalog: PermissionCatalog, client: Record<string, unk
   return catalog.apiScopes.filter((scope) => allowed.has(scope));
 }
 
+/** RFC 6749 §3.3: a scope the catalog does not know is refused, not silently ignored. */
+function rejectUnknownScopes(catalog: PermissionCatalog, ctx: KoaContextWithOIDC): void {
+  const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [];
+  const unknown = requested.find((scope) => !catalog.isKnownScope(scope));
+  if (unknown) throw new errors.InvalidScope(`"${unknown}" is not a TokenIM permission`, unknown);
+}
+
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, catalog, renderer } = deps;
   const audience = config.api.audience;
@@ -116,6 +123,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
       return {
         roles: account?.roles ?? [],
+        // Lets resource servers drop this grant's tokens at once when it is revoked.
+        ...(token.grantId ? { grant_id: token.grantId } : {}),
         ...(source?.acr ? { acr: source.acr } : {}),
         ...(source?.amr ? { amr: source.amr } : {}),
       };
@@ -156,14 +165,27 @@ export function createProvider(deps: ProviderDeps): Provider {
       resourceIndicators: {
         enabled: true,
         // RFC 8707: a request that names no resource gets the TokenIM API, if the client may use it.
-        defaultResource: (_ctx, client) => (client && allowedApiScopes(catalog, client).length ? audience : undefined),
+        defaultResource(ctx, client) {
+          rejectUnknownScopes(catalog, ctx);
+          return client && allowedApiScopes(catalog, client).length ? audience : undefined;
+        },
         useGrantedResource: () => true,
-        getResourceServerInfo(_ctx: KoaContextWithOIDC, resourceIndicator, client) {
+        /**
+         * Least privilege: the permissions a token can carry are the client's allow-list and, when
+         * a person is involved, those their roles allow (at /auth through the session, at the token
+         * endpoint through the account of the code or refresh token, so a role removed is gone at
+         * the next refresh). The library intersects this with what was requested and granted.
+         */
+        async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator, client) {
           if (resourceIndicator !== audience) throw new errors.InvalidTarget('unknown resource');
-          const scope = allowedApiScopes(catalog, client).join(' ');
-          if (!scope) throw new errors.InvalidTarget('this client may not use the TokenIM API');
+          rejectUnknownScopes(catalog, ctx);
+          const clientScopes = allowedApiScopes(catalog, client);
+          if (!clientScopes.length) throw new errors.InvalidTarget('this client may not use the TokenIM API');
+          const accountId = ctx.oidc.entities.Account?.accountId ?? ctx.oidc.entities.Session?.accountId;
+          const account = accountId ? await deps.accounts.findAccountById(accountId) : undefined;
+          const roleScopes = account ? catalog.scopesForRoles(account.roles) : undefined;
           return {
-            scope,
+            scope: clientScopes.filter((scope) => !accountId || roleScopes?.has(scope)).join(' '),
             audience,
             accessTokenFormat: 'jwt',
             accessTokenTTL: config.api.accessTokenTtlSeconds,

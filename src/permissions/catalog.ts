@@ -15,6 +15,8 @@ export interface PermissionCatalog {
   isKnownRole(role: string): boolean;
   /** The API scopes the given roles allow (inherited roles and "*" expanded). */
   scopesForRoles(roles: readonly string[]): Set<string>;
+  /** The roles that allow `scope`, to tell a person which one they would need. */
+  rolesGranting(scope: string): string[];
   /** True when any of the roles (or one they inherit) requires two-factor sign-in. */
   rolesRequireMfa(roles: readonly string[]): boolean;
 }
@@ -52,6 +54,13 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
     for (const parent of role.inherits ?? []) expand(parent, seen, into);
   };
 
+  const scopesForRoles = (assigned: readonly string[]): Set<string> => {
+    const into = new Set<string>();
+    const seen = new Set<string>();
+    for (const role of assigned) expand(role, seen, into);
+    return into;
+  };
+
   return {
     oidcScopes,
     apiScopes,
@@ -60,6 +69,9 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
     roleNames,
     defaultRole: roles.defaultRole,
     isKnownRole: (role) => Object.hasOwn(roles.roles, role),
+    rolesGranting(scope) {
+      return roleNames.filter((role) => scopesForRoles([role]).has(scope));
+    },
     rolesRequireMfa(assigned) {
       const seen = new Set<string>();
       const requires = (name: string): boolean => {
@@ -70,11 +82,6 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
       };
       return assigned.some(requires);
     },
-    scopesForRoles(assigned) {
-      const into = new Set<string>();
-      const seen = new Set<string>();
-      for (const role of assigned) expand(role, seen, into);
-      return into;
-    },
+    scopesForRoles,
   };
 }
