@@ -12,6 +12,7 @@ import { createInteractionRoutes, type InteractionDeps } from './http/interactio
 import { createSignupRoutes } from './http/signup-routes.ts';
 import { createAccountRoutes } from './http/account-routes.ts';
 import { createSecurityRoutes } from './http/security-routes.ts';
+import { createRevocationRoutes, type RevocationRouteDeps } from './http/revocation-routes.ts';
 
 export interface AppDeps extends InteractionDeps {
   provider: Provider;
@@ -23,6 +24,7 @@ export interface AppDeps extends InteractionDeps {
   trustProxy: boolean;
   flows: AccountFlowDeps;
   issuer: string;
+  revocationRoutes: RevocationRouteDeps;
 }
 
 /** Koa composition only: middleware order, routes, the provider mounted last. No I/O here. */
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps): Koa {
     createOpsRoutes(deps.connections, deps.readiness),
     createInteractionRoutes(deps),
     createSignupRoutes({ flows: deps.flows, renderer: deps.renderer }),
+    createRevocationRoutes(deps.revocationRoutes),
   ];
   const accountDeps = { provider: deps.provider, flows: deps.flows, catalog: deps.catalog, renderer: deps.renderer, issuer: deps.issuer };
   // The security routes first: /account's own router would otherwise see /account/security/… too.

@@ -5,6 +5,7 @@ import type { Logger } from './shared/logger.ts';
 import { buildServices, type Services } from './services.ts';
 import { closeConnections } from './storage/open-stores.ts';
 import { deleteExpiredSqliteArtifacts } from './storage/sqlite/sqlite-artifacts.ts';
+import { deleteOldSqliteRevocations } from './storage/sqlite/sqlite-revocations.ts';
 import { join } from 'node:path';
 import { ACCOUNT_CLIENT_ID, createProvider } from './oidc/create-provider.ts';
 import { createAccountSessions } from './oidc/account-sessions.ts';
@@ -42,6 +43,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       sessions: createAccountSessions({
         shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
         oidcScopes: services.catalog.oidcScopes,
+        onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
       }, [ACCOUNT_CLIENT_ID]),
       links: createAccountLinks(config.issuer),
     };
@@ -53,7 +55,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       config, catalog: services.catalog, keyring, renderer,
       shortLived: stores.shortLived, durable: stores.durable.artifacts,
       accounts: stores.durable.accounts, applications: stores.durable.applications,
-      secretHashKey: services.secretHashKey, secondFactor,
+      secretHashKey: services.secretHashKey, secondFactor, revocations: services.revocations,
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
     const readiness: Readiness = { isAcceptingTraffic: true };
@@ -62,6 +64,8 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
       throttle: createLoginThrottle(config.loginThrottle, stores.redis, config.redisKeyPrefix),
       flows, issuer: config.issuer, secondFactor,
+      revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
+        secretHashKey: services.secretHashKey },
       mfaLimits: createMfaLimits(config.loginThrottle, stores.redis, config.redisKeyPrefix),
     });
 
@@ -74,7 +78,10 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     await once(server, 'listening');
 
     const cleanup = stores.sqlite
-      ? setInterval(() => deleteExpiredSqliteArtifacts(stores.sqlite!), CLEANUP_INTERVAL_MS).unref()
+      ? setInterval(() => {
+        deleteExpiredSqliteArtifacts(stores.sqlite!);
+        deleteOldSqliteRevocations(stores.sqlite!, new Date(Date.now() - 86_400_000));
+      }, CLEANUP_INTERVAL_MS).unref()
       : undefined;
 
     const address = server.address();

@@ -8,6 +8,7 @@ import { buildPermissionCatalog, type PermissionCatalog } from './permissions/ca
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import type { AccountDeps } from './accounts/create-account.ts';
 import type { ApplicationDeps } from './applications/create-application.ts';
+import { createRevocationPublisher, type RevocationPublisher } from './revocation/revocation-events.ts';
 
 export interface Services {
   config: Config;
@@ -19,6 +20,7 @@ export interface Services {
   /** Seals TOTP secrets; keys recovery-code hashes. Both derived from SECRET_KEY. */
   totpKey: Buffer;
   recoveryKey: Buffer;
+  revocations: RevocationPublisher;
   accountDeps: AccountDeps;
   applicationDeps: ApplicationDeps;
 }
@@ -36,8 +38,9 @@ export async function buildServices(config: Config): Promise<Services> {
   const stores = await openStores(config);
   const audit = createAuditLog(stores.durable.audit);
   const secretHashKey = deriveKey(secretKey, 'client-secret');
+  const revocations = createRevocationPublisher(stores.durable.revocations, stores.redis, config.redisKeyPrefix);
   const accountDeps: AccountDeps = {
-    accounts: stores.durable.accounts, audit, catalog, passwordMinLength: config.passwords.minLength,
+    accounts: stores.durable.accounts, audit, catalog, passwordMinLength: config.passwords.minLength, revocations,
   };
   return {
     config,
@@ -48,6 +51,7 @@ export async function buildServices(config: Config): Promise<Services> {
     secretHashKey,
     totpKey: deriveKey(secretKey, 'totp-secret'),
     recoveryKey: deriveKey(secretKey, 'recovery-code'),
+    revocations,
     accountDeps,
     applicationDeps: {
       applications: stores.durable.applications,
@@ -56,6 +60,7 @@ export async function buildServices(config: Config): Promise<Services> {
       catalog,
       secretHashKey,
       secretLifetimeSeconds: config.clients.secretLifetimeSeconds,
+      revocations,
     },
   };
 }

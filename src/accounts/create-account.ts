@@ -7,12 +7,14 @@ import { AppError } from '../shared/app-error.ts';
 import { hashPassword } from './password-hash.ts';
 import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
 import { checkRoles } from './set-account-roles.ts';
+import type { RevocationPublisher } from '../revocation/revocation-events.ts';
 
 export interface AccountDeps {
   accounts: AccountStore;
   audit: AuditLog;
   catalog: PermissionCatalog;
   passwordMinLength: number;
+  revocations: RevocationPublisher;
 }
 
 export interface NewAccount {

@@ -20,6 +20,10 @@ export async function setAccountRoles(deps: AccountDeps, emailInput: string, rol
   const account = await deps.accounts.findAccountByEmail(normalizeEmail(emailInput));
   if (!account) throw new AppError('account_not_found', 'no account has this email address', { status: 404 });
   await deps.accounts.updateAccountRolesById(account.id, roles, new Date());
+  // Permissions taken away stop at once: resource servers drop the person's current tokens, and
+  // the apps' next refresh gets tokens without them (src/oidc/create-provider.ts getResourceServerInfo).
+  const lost = [...deps.catalog.scopesForRoles(account.roles)].filter((scope) => !deps.catalog.scopesForRoles(roles).has(scope));
+  if (lost.length) await deps.revocations.revoke('subject', account.id);
   await deps.audit.record({
     type: 'account.roles_changed', actor, subject: account.id, details: { from: account.roles, to: roles },
   });

@@ -3,6 +3,7 @@ import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { AppError } from '../shared/app-error.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
+import type { RevocationPublisher } from '../revocation/revocation-events.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './client-secret.ts';
 import { checkApplicationName, checkApplicationScope, checkRedirectUris, parseApplicationType } from './application-rules.ts';
 
@@ -15,6 +16,7 @@ export interface ApplicationDeps {
   secretHashKey: Buffer;
   /** 0: secrets do not expire. */
   secretLifetimeSeconds: number;
+  revocations: RevocationPublisher;
 }
 
 export interface NewApplication {

@@ -25,6 +25,8 @@ export interface AdapterStores {
   durable: ArtifactStore;
   applications: ApplicationStore;
   oidcScopes: readonly string[];
+  /** Told of every grant revoked here (resource servers then drop its tokens at once). */
+  onGrantRevoked?: (grantId: string) => Promise<void>;
 }
 
 export function storeForModel(stores: AdapterStores, model: string): ArtifactStore {
@@ -37,6 +39,7 @@ export async function revokeGrant(stores: AdapterStores, grantId: string): Promi
     ...GRANT_BOUND_MODELS.map((model) => storeForModel(stores, model).revokeByGrantId(model, grantId)),
     storeForModel(stores, 'Grant').destroy('Grant', grantId),
   ]);
+  await stores.onGrantRevoked?.(grantId);
 }
 
 function artifactAdapter(stores: AdapterStores, model: string): Adapter {

@@ -12,6 +12,7 @@ import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { needsSecondFactor, type SecondFactorDeps } from '../mfa/second-factor.ts';
+import type { RevocationPublisher } from '../revocation/revocation-events.ts';
 
 export const ACR_PASSWORD = 'urn:tokenim:acr:pwd';
 /** The account pages sign people in through the provider like any app, as this first-party client. */
@@ -30,6 +31,7 @@ export interface ProviderDeps {
   secretHashKey: Buffer;
   renderer: Renderer;
   secondFactor: Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>;
+  revocations: RevocationPublisher;
 }
 
 /** The permissions of the TokenIM API that the client may ask for. */
@@ -53,6 +55,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: createAdapterFactory({
       shortLived: deps.shortLived, durable: deps.durable, applications: deps.applications, oidcScopes: catalog.oidcScopes,
+      onGrantRevoked: (grantId) => deps.revocations.revoke('grant', grantId),
     }),
     clients: [{
       client_id: ACCOUNT_CLIENT_ID,
@@ -200,5 +203,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   installClientSecretCheck(provider, deps.secretHashKey);
+  // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
+    deps.revocations.revoke('grant', grantId).catch((error: unknown) => provider.emit('server_error', undefined, error));
+  });
   return provider;
 }

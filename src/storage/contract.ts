@@ -162,8 +162,22 @@ export interface MfaStore {
   deleteMfa(accountId: string): Promise<boolean>;
 }
 
+/** Tokens of a grant, a subject or a client issued before `at` are no longer to be accepted. */
+export interface RevocationEventRecord {
+  kind: 'grant' | 'subject' | 'client';
+  value: string;
+  at: Date;
+}
+
+export interface RevocationStore {
+  appendRevocation(event: RevocationEventRecord): Promise<void>;
+  /** Events at or after `since`, oldest first. */
+  listRevocationsSince(since: Date, limit: number): Promise<RevocationEventRecord[]>;
+}
+
 /** Everything the durable store (MongoDB or SQLite) keeps. */
 export interface DurableStores {
+  revocations: RevocationStore;
   mfa: MfaStore;
   artifacts: ArtifactStore;
   accounts: AccountStore;

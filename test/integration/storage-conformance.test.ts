@@ -332,6 +332,21 @@ describe.each(durableBackends)('%s: MfaStore', (_name, stores) => {
   });
 });
 
+describe.each(durableBackends)('%s: RevocationStore', (_name, stores) => {
+  it('lists the events at or after a time, oldest first', async () => {
+    const base = Date.UTC(2026, 5, 1);
+    for (const [i, kind] of (['grant', 'subject', 'client'] as const).entries()) {
+      await stores.revocations.appendRevocation({ kind, value: `v${i}`, at: new Date(base + i * 1000) });
+    }
+    const listed = await stores.revocations.listRevocationsSince(new Date(base + 1000), 10);
+    expect(listed).toEqual([
+      { kind: 'subject', value: 'v1', at: new Date(base + 1000) },
+      { kind: 'client', value: 'v2', at: new Date(base + 2000) },
+    ]);
+    expect(await stores.revocations.listRevocationsSince(new Date(base), 1)).toHaveLength(1);
+  });
+});
+
 describe.each(durableBackends)('%s: KeyringStore', (_name, stores) => {
   it('inserts once: a second insertIfAbsent returns the first record', async () => {
     const name = id();

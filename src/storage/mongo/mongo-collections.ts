@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { AccountRecord, ApplicationRecord, AuditEventRecord, ClientSecretRecord, MfaRecord } from '../contract.ts';
+import type { AccountRecord, ApplicationRecord, AuditEventRecord, ClientSecretRecord, MfaRecord, RevocationEventRecord } from '../contract.ts';
 
 export interface ArtifactDocument {
   _id: string; // `${model}:${id}`
@@ -39,6 +39,7 @@ export function collections(db: Db) {
     keyrings: db.collection<KeyringDocument>('keyrings'),
     audit: db.collection<AuditEventDocument>('audit_events'),
     mfa: db.collection<MfaDocument>('mfa'),
+    revocations: db.collection<RevocationEventRecord>('revocation_events'),
   };
 }
 
@@ -61,6 +62,8 @@ export async function createMongoIndexes(db: Db): Promise<string[]> {
     await c.accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
     await c.applications.createIndex({ ownerId: 1 }, { name: 'by_owner', partialFilterExpression: { ownerId: { $type: 'string' } } }),
     await c.audit.createIndex({ at: 1 }, { name: 'by_time' }),
+    // Revocation events matter while the tokens they name can live (minutes): kept one day.
+    await c.revocations.createIndex({ at: 1 }, { name: 'by_time_ttl', expireAfterSeconds: 86_400 }),
     await c.audit.createIndex({ 'actor.id': 1, at: 1 }, { name: 'by_actor' }),
     await c.audit.createIndex({ subject: 1, at: 1 }, { name: 'by_subject' }),
     await c.audit.createIndex({ type: 1, at: 1 }, { name: 'by_type' }),

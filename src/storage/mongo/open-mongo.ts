@@ -26,6 +26,15 @@ export async function openMongo(uri: string, databaseName?: string): Promise<Mon
     keyrings: createMongoKeyringStore(db),
     audit: createMongoAuditStore(db),
     mfa: createMongoMfaStore(db),
+    revocations: {
+      async appendRevocation(event) {
+        await collections(db).revocations.insertOne({ ...event });
+      },
+      async listRevocationsSince(since, limit) {
+        const docs = await collections(db).revocations.find({ at: { $gte: since } }).sort({ at: 1, _id: 1 }).limit(limit).toArray();
+        return docs.map(({ kind, value, at }) => ({ kind, value, at }));
+      },
+    },
     connection: {
       name: 'mongodb',
       async ping() {

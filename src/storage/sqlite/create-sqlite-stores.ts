@@ -7,6 +7,7 @@ import { createSqliteApplicationStore } from './sqlite-applications.ts';
 import { createSqliteKeyringStore } from './sqlite-keyrings.ts';
 import { createSqliteAuditStore } from './sqlite-audit.ts';
 import { createSqliteMfaStore } from './sqlite-mfa.ts';
+import { createSqliteRevocationStore } from './sqlite-revocations.ts';
 
 export interface SqliteStores extends DurableStores {
   db: DatabaseSync;
@@ -24,6 +25,7 @@ export function createSqliteStores(file: string): SqliteStores {
     keyrings: createSqliteKeyringStore(db),
     audit: createSqliteAuditStore(db),
     mfa: createSqliteMfaStore(db),
+    revocations: createSqliteRevocationStore(db),
     connection: {
       name: 'sqlite',
       async ping() {

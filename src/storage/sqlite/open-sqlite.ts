@@ -87,7 +87,18 @@ CREATE TABLE mfa (
 );
 `;
 
-const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+// v4: revocation events, read by resource servers that poll (GET /revocations).
+const SCHEMA_V4 = `
+CREATE TABLE revocation_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX revocation_events_at ON revocation_events (at);
+`;
+
+const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /**
  * Opens (creating if needed) the SQLite file. WAL lets several processes on one machine share it:

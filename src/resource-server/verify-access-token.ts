@@ -1,0 +1,88 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+
+/** What a TokenIM access token (RFC 9068) tells a resource server. */
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  client_id: string;
+  scope?: string;
+  roles?: string[];
+  grant_id?: string;
+  acr?: string;
+  amr?: string[];
+}
+
+export interface VerifiedAccessToken {
+  claims: AccessTokenClaims;
+  scopes: Set<string>;
+}
+
+/** A token that must be refused: RFC 6750 `invalid_token`. */
+export class InvalidTokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidTokenError';
+  }
+}
+
+export interface RevocationCheck {
+  /** True when the token was issued before a revocation of its grant, subject or client. */
+  isRevoked(claims: AccessTokenClaims): boolean;
+}
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  /** The resource indicator the tokens must be issued for (config api.audience). */
+  audience: string;
+  /** Defaults to the issuer's discovery document's jwks_uri. */
+  jwksUri?: string;
+  revocations?: RevocationCheck;
+}
+
+// Asymmetric algorithms only: `none` and HS* (a public key used as an HMAC secret) never verify.
+const ALGORITHMS = ['ES256', 'EdDSA', 'PS256', 'RS256'];
+
+/**
+ * Verifies TokenIM access tokens: signature against the issuer's JWKS (cached; refetched when a
+ * token names an unknown kid, as after a key rotation), iss, aud, exp, typ at+jwt (RFC 9068 §4),
+ * and, when given, the revocation list.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): (token: string) => Promise<VerifiedAccessToken> {
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const keySet = async () => {
+    if (!jwks) {
+      const jwksUri = options.jwksUri ?? await discoverJwksUri(options.issuer);
+      jwks = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    }
+    return jwks;
+  };
+  return async (token) => {
+    let claims: AccessTokenClaims;
+    try {
+      const verified = await jwtVerify<AccessTokenClaims>(token, await keySet(), {
+        issuer: options.issuer, audience: options.audience, typ: 'at+jwt', algorithms: ALGORITHMS,
+        requiredClaims: ['exp', 'iat', 'sub', 'client_id'],
+      });
+      claims = verified.payload;
+    } catch (error) {
+      throw new InvalidTokenError(describeJoseError(error));
+    }
+    if (options.revocations?.isRevoked(claims)) throw new InvalidTokenError('the token was revoked');
+    return { claims, scopes: new Set((claims.scope ?? '').split(' ').filter(Boolean)) };
+  };
+}
+
+async function discoverJwksUri(issuer: string): Promise<string> {
+  const response = await fetch(`${issuer}/.well-known/openid-configuration`);
+  if (!response.ok) throw new Error(`the issuer's discovery document answered ${response.status}`);
+  const { jwks_uri: jwksUri } = (await response.json()) as { jwks_uri?: string };
+  if (!jwksUri) throw new Error('the discovery document names no jwks_uri');
+  return jwksUri;
+}
+
+function describeJoseError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ERR_JWT_EXPIRED') return 'the token has expired';
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `the token's ${(error as { claim?: string }).claim ?? 'claims'} is not valid here`;
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'ERR_JWKS_NO_MATCHING_KEY') return 'the token signature is not valid';
+  return 'the token is malformed or not an access token';
+}

@@ -1,0 +1,35 @@
+import type { Redis } from 'ioredis';
+import type { RevocationEventRecord, RevocationStore } from '../storage/contract.ts';
+
+export type RevocationKind = RevocationEventRecord['kind'];
+
+/** The wire form of an event: what resource servers receive (pub/sub) or poll (GET /revocations). */
+export interface RevocationMessage {
+  kind: RevocationKind;
+  value: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export interface RevocationPublisher {
+  /** Tokens of this grant, subject or client issued until now stop being accepted by resource servers. */
+  revoke(kind: RevocationKind, value: string): Promise<void>;
+}
+
+export const revocationChannel = (keyPrefix: string) => `${keyPrefix}revocations`;
+export const toRevocationMessage = (event: RevocationEventRecord): RevocationMessage =>
+  ({ kind: event.kind, value: event.value, at: event.at.getTime() });
+
+/**
+ * Publishes revocations: kept in the durable store (resource servers poll it, and one that starts
+ * late catches up) and, in Redis mode, pushed on a pub/sub channel so subscribers act at once.
+ */
+export function createRevocationPublisher(store: RevocationStore, redis: Redis | undefined, keyPrefix: string): RevocationPublisher {
+  return {
+    async revoke(kind, value) {
+      const event: RevocationEventRecord = { kind, value, at: new Date() };
+      await store.appendRevocation(event);
+      if (redis) await redis.publish(revocationChannel(keyPrefix), JSON.stringify(toRevocationMessage(event)));
+    },
+  };
+}
