@@ -120,11 +120,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       DeviceCode: 600,
     },
     async extraTokenClaims(ctx, token) {
-      if (token.kind !== 'AccessToken' || !('accountId' in token) || typeof token.accountId !== 'string') return undefined;
+      // iat has second precision; revocations are exact (src/resource-server/revocation-listener.ts).
+      const issuedAt = { issued_at_ms: Date.now() };
+      if (token.kind !== 'AccessToken' || !('accountId' in token) || typeof token.accountId !== 'string') return issuedAt;
       const account = await deps.accounts.findAccountById(token.accountId);
       // The access token model keeps no acr/amr: they come from the code or refresh token it was issued for.
       const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
       return {
+        ...issuedAt,
         roles: account?.roles ?? [],
         // Lets resource servers drop this grant's tokens at once when it is revoked.
         ...(token.grantId ? { grant_id: token.grantId } : {}),

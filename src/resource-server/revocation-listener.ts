@@ -81,8 +81,9 @@ export function createRevocationListener(options: RevocationListenerOptions): Re
   return {
     ready: Promise.all(waits).then(() => undefined),
     isRevoked(claims: AccessTokenClaims) {
-      const issuedAt = (claims.iat ?? 0) * 1000;
-      // iat has second precision: a token of the same second as the revocation counts as before it.
+      // issued_at_ms is exact; a token without it counts as issued at the very start of its iat second,
+      // so one of the same second as a revocation is refused (never wrongly accepted).
+      const issuedAt = typeof claims.issued_at_ms === 'number' ? claims.issued_at_ms : (claims.iat ?? 0) * 1000;
       return [`grant:${claims.grant_id}`, `subject:${claims.sub}`, `client:${claims.client_id}`]
         .some((key) => (revokedAt.get(key) ?? -1) >= issuedAt);
     },

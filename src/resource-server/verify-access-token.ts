@@ -7,6 +7,8 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   roles?: string[];
   grant_id?: string;
+  /** The issue time in milliseconds (iat has second precision). */
+  issued_at_ms?: number;
   acr?: string;
   amr?: string[];
 }
