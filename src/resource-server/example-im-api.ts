@@ -11,7 +11,11 @@ import type { VerifiedAccessToken } from './verify-access-token.ts';
  */
 export function createImApi(verify: (token: string) => Promise<VerifiedAccessToken>, catalog: PermissionCatalog): Koa {
   const options: BearerOptions = {
-    explainMissingScope: (scope) => {
+    explainMissingScope: (scope, token) => {
+      // A client-credentials token acts for the application itself: its allow-list, not a role, decides.
+      if (token && token.claims.sub === token.claims.client_id) {
+        return 'this application is not allowed it; an administrator can add it to the application';
+      }
       const roles = catalog.rolesGranting(scope);
       return roles.length ? `the role ${roles.join(' or ')} grants it; ask an administrator` : 'no role grants it';
     },

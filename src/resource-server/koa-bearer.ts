@@ -3,8 +3,8 @@ import { InvalidTokenError, type VerifiedAccessToken } from './verify-access-tok
 
 export interface BearerOptions {
   realm?: string;
-  /** How to tell a caller which role would give a missing permission (shown in the 403). */
-  explainMissingScope?: (scope: string) => string;
+  /** How to tell a caller what would give a missing permission, e.g. which role (shown in the 403). */
+  explainMissingScope?: (scope: string, token: VerifiedAccessToken | undefined) => string;
 }
 
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
@@ -47,7 +47,8 @@ export function requireScope(scope: string, options: BearerOptions = {}): Middle
   return async (ctx, next) => {
     const token = ctx.state.accessToken as VerifiedAccessToken | undefined;
     if (!token?.scopes.has(scope)) {
-      const description = `this needs the permission ${scope}${options.explainMissingScope ? `; ${options.explainMissingScope(scope)}` : ''}`;
+      const explanation = options.explainMissingScope?.(scope, token);
+      const description = `this needs the permission ${scope}${explanation ? `; ${explanation}` : ''}`;
       ctx.status = 403;
       ctx.set('WWW-Authenticate', challenge(realm, { error: 'insufficient_scope', scope, error_description: description }));
       ctx.body = { error: 'insufficient_scope', scope, error_description: description };

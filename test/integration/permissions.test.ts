@@ -160,6 +160,9 @@ describe.each(modes)('permissions, %s', (_mode, isRedis) => {
       client.ClientSecretBasic(secret!.clientSecret), { execute: [client.allowInsecureRequests] });
     const { access_token: token } = await client.clientCredentialsGrant(config, { scope: 'message:send' });
     expect((await callApi('POST', '/v1/messages', token)).status).toBe(201);
+    const calls = await callApi('GET', '/v1/calls', token);
+    expect(calls.status).toBe(403);
+    expect((await calls.json() as { error_description: string }).error_description).toContain('this application is not allowed it');
     const elapsed = await timeUntilRefused(token, () => revokeApplication(server.services.applicationDeps, application.clientId, actor));
     expect(elapsed).toBeLessThan(1000);
   });
