@@ -38,6 +38,8 @@ export interface TokenVerifierOptions {
   /** Defaults to the issuer's discovery document's jwks_uri. */
   jwksUri?: string;
   revocations?: RevocationCheck;
+  /** The least time between two JWKS fetches, also on an unknown kid (default 30 s). */
+  jwksCooldownMs?: number;
 }
 
 // Asymmetric algorithms only: `none` and HS* (a public key used as an HMAC secret) never verify.
@@ -53,7 +55,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): (token: stri
   const keySet = async () => {
     if (!jwks) {
       const jwksUri = options.jwksUri ?? await discoverJwksUri(options.issuer);
-      jwks = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+      jwks = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 });
     }
     return jwks;
   };

@@ -6,6 +6,8 @@ import { makeTempDir } from '../helpers/temp-dir.ts';
 import { cli, spawnServer, type ServerProcess } from '../helpers/spawn-server.ts';
 import { signInAndConsent } from '../helpers/browserless-login.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
+import { decodeProtectedHeader } from 'jose';
+import { createTokenVerifier } from '../../src/resource-server/verify-access-token.ts';
 
 const testRedis = await startTestRedis();
 const PASSWORD = 'a sufficiently long password';
@@ -84,6 +86,36 @@ describe('restart', () => {
     await expect(spawnServer({ PORT: 'eighty', DATA_DIR: makeTempDir('bad').path })).rejects.toThrow(
       /configuration error: PORT: must be a whole number from 1 to 65535 \(got "eighty"\)/,
     );
+  });
+});
+
+describe('signing-key rotation', () => {
+  it('a resource server verifies tokens signed with the new key (unknown kid → JWKS refetched) and the old ones still', async () => {
+    const dir = makeTempDir('rotation');
+    dirs.push(dir);
+    const env = { DATA_DIR: dir.path };
+    const bot = await cli(env, 'clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send');
+    const tokenFrom = async (url: string) => {
+      const response = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${bot.client_id}:${bot.client_secret}`).toString('base64')}` },
+        body: 'grant_type=client_credentials&scope=message%3Asend',
+      });
+      return ((await response.json()) as { access_token: string }).access_token;
+    };
+    const first = await start(env);
+    const verify = createTokenVerifier({ issuer: first.url, audience: 'urn:tokenim:api', jwksCooldownMs: 0 });
+    const before = await tokenFrom(first.url);
+    await verify(before);
+    expect(await first.stop()).toBe(0);
+    const rotated = await cli(env, 'keys', 'rotate');
+    const second = await start({ ...env, PORT: new URL(first.url).port });
+    const after = await tokenFrom(second.url);
+    expect(decodeProtectedHeader(after).kid).toBe((rotated.added_kids as string[])[0]);
+    expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
+    await expect(verify(after)).resolves.toMatchObject({ claims: { client_id: bot.client_id } });
+    await expect(verify(before)).resolves.toBeDefined();
   });
 });
 
