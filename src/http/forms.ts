@@ -5,6 +5,7 @@ import { AppError, isAppError } from '../shared/app-error.ts';
 import type { RequestContext } from '../accounts/account-flows.ts';
 import type { Locale } from '../permissions/catalog.ts';
 import type { Renderer } from './render.ts';
+import { translateError } from './i18n.ts';
 
 /** Our forms are small urlencoded bodies; anything larger is refused with 413 before parsing. */
 export const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
@@ -45,7 +46,6 @@ export async function withFormErrors(
   } catch (error) {
     if (!isAppError(error) || error.status >= 500 || error.code === 'csrf' || error.code === 'invalid_request') throw error;
     const t = renderer.translations[ctx.state.locale as Locale];
-    const translated = t(`errors.${error.code}`, error.params);
-    await rerender(translated === `errors.${error.code}` ? error.message : translated, error.status, error.code);
+    await rerender(translateError(t, error.code, error.params, error.message), error.status, error.code);
   }
 }

@@ -7,6 +7,13 @@ type Messages = { [key: string]: string | Messages };
 
 export const LOCALES: readonly Locale[] = ['en', 'zh-CN'];
 
+/** The message for an error code in the person's language, or `fallback` when there is none. */
+export function translateError(t: Translate, code: string, params: Record<string, string | number>, fallback: string): string {
+  const key = `errors.${code}`;
+  const text = t(key, params);
+  return text === key ? fallback : text;
+}
+
 function lookup(messages: Messages, key: string): string | undefined {
   let node: string | Messages | undefined = messages;
   for (const part of key.split('.')) {

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from '../shared/logger.ts';
 import { isAppError } from '../shared/app-error.ts';
 import type { Renderer } from './render.ts';
+import { translateError } from './i18n.ts';
 
 // Koa and its middleware throw http-errors with these statuses for bad input.
 const STATUS_CODES: Record<number, string> = {
@@ -23,8 +24,8 @@ export function errorHandler(renderer: Renderer, logger: Logger): Middleware {
       const code = isAppError(error) ? error.code : isServerFault ? 'server_error' : STATUS_CODES[status] ?? 'invalid_request';
       const locale = (ctx.state.locale as 'en' | 'zh-CN' | undefined) ?? renderer.localeOf(ctx);
       const t = renderer.translations[locale];
-      const translated = t(`errors.${code}`, isAppError(error) ? error.params : {});
-      const message = translated !== `errors.${code}` ? translated : isAppError(error) ? error.message : t('errors.invalid_request');
+      const message = translateError(t, code, isAppError(error) ? error.params : {},
+        isAppError(error) ? error.message : t('errors.invalid_request'));
       ctx.status = isServerFault ? 500 : status;
       ctx.set('Cache-Control', 'no-store');
       if (ctx.accepts('html', 'json') === 'json') {
