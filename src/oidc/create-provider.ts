@@ -6,7 +6,7 @@ import type { Keyring } from '../keys/keyring.ts';
 import type { Renderer } from '../http/render.ts';
 import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, SECRET_HASHES } from '../applications/client-metadata.ts';
 import { createAdapterFactory } from './adapter.ts';
-import { createFindAccount } from './find-account.ts';
+import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
@@ -51,6 +51,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, catalog, renderer } = deps;
   const audience = config.api.audience;
   const ttl = config.ttl;
+  const loadAccount = createAccountLoader(deps.accounts);
 
   const configuration: Configuration = {
     adapter: createAdapterFactory({
@@ -69,7 +70,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       [API_SCOPES]: [],
     }],
     loadExistingGrant: (ctx) => loadExistingGrant(ctx),
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: createFindAccount(loadAccount),
     jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
     // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.
     cookies: {
@@ -97,7 +98,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: createInteractionPolicy(async (ctx, accountId) => {
-        const account = await deps.accounts.findAccountById(accountId);
+        const account = await loadAccount(ctx, accountId);
         if (!account) return false;
         const words = (value: unknown) => (typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
         return needsSecondFactor(deps.secondFactor, account,
@@ -123,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       // iat has second precision; revocations are exact (src/resource-server/revocation-listener.ts).
       const issuedAt = { issued_at_ms: Date.now() };
       if (token.kind !== 'AccessToken' || !('accountId' in token) || typeof token.accountId !== 'string') return issuedAt;
-      const account = await deps.accounts.findAccountById(token.accountId);
+      const account = await loadAccount(ctx, token.accountId);
       // The access token model keeps no acr/amr: they come from the code or refresh token it was issued for.
       const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
       return {
@@ -188,7 +189,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           const clientScopes = allowedApiScopes(catalog, client);
           if (!clientScopes.length) throw new errors.InvalidTarget('this client may not use the TokenIM API');
           const accountId = ctx.oidc.entities.Account?.accountId ?? ctx.oidc.entities.Session?.accountId;
-          const account = accountId ? await deps.accounts.findAccountById(accountId) : undefined;
+          const account = accountId ? await loadAccount(ctx, accountId) : undefined;
           const roleScopes = account ? catalog.scopesForRoles(account.roles) : undefined;
           return {
             scope: clientScopes.filter((scope) => !accountId || roleScopes?.has(scope)).join(' '),
