@@ -21,6 +21,7 @@ export function errorHandler(renderer: Renderer, logger: Logger): Middleware {
       const status = Number((error as { status?: unknown }).status) || 500;
       const isServerFault = status >= 500 && status !== 503;
       if (isServerFault) logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
+      else if (status === 503) logger.warn({ err: error, path: ctx.path }, 'a store is unavailable');
       const code = isAppError(error) ? error.code : isServerFault ? 'server_error' : STATUS_CODES[status] ?? 'invalid_request';
       const locale = (ctx.state.locale as 'en' | 'zh-CN' | undefined) ?? renderer.localeOf(ctx);
       const t = renderer.translations[locale];

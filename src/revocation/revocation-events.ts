@@ -29,7 +29,9 @@ export function createRevocationPublisher(store: RevocationStore, redis: Redis |
     async revoke(kind, value) {
       const event: RevocationEventRecord = { kind, value, at: new Date() };
       await store.appendRevocation(event);
-      if (redis) await redis.publish(revocationChannel(keyPrefix), JSON.stringify(toRevocationMessage(event)));
+      // Best effort: the event is stored, so pollers get it even when this push fails (Redis down);
+      // the revocation the caller made is not undone for it.
+      await redis?.publish(revocationChannel(keyPrefix), JSON.stringify(toRevocationMessage(event))).catch(() => undefined);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { guardStore, isRedisUnavailable } from '../storage/store-unavailable.ts';
 
 /** Counts failures per key; past `points` within `windowSeconds` the key is blocked for `blockSeconds`. */
 export interface FailureLimiter {
@@ -28,7 +29,7 @@ export function createFailureLimiter(limit: FailureLimit, redis: Redis | undefin
   const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
   const secondsLeft = (state: RateLimiterRes | null) =>
     state && state.consumedPoints >= limit.points ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
-  return {
+  const counters: FailureLimiter = {
     retryAfter: async (key) => secondsLeft(await limiter.get(hashed(key))),
     async recordFailure(key) {
       try {
@@ -43,4 +44,6 @@ export function createFailureLimiter(limit: FailureLimit, redis: Redis | undefin
       await limiter.delete(hashed(key));
     },
   };
+  // In Redis mode the counters are in Redis: its outage is a 503, like any store's.
+  return redis ? guardStore('redis', counters, isRedisUnavailable) : counters;
 }

@@ -6,6 +6,20 @@ import { createSqliteStores } from './sqlite/create-sqlite-stores.ts';
 import { openMongo } from './mongo/open-mongo.ts';
 import { openRedis } from './redis/open-redis.ts';
 import { createRedisArtifactStore } from './redis/redis-artifacts.ts';
+import { guardStore, isMongoUnavailable, isRedisUnavailable, isSqliteUnavailable, type UnavailabilityTest } from './store-unavailable.ts';
+
+/** Every store of the durable set, guarded: connectivity errors become StoreUnavailableError (503). */
+function guardDurable(name: string, stores: DurableStores, isUnavailable: UnavailabilityTest): DurableStores {
+  return {
+    artifacts: guardStore(name, stores.artifacts, isUnavailable),
+    accounts: guardStore(name, stores.accounts, isUnavailable),
+    applications: guardStore(name, stores.applications, isUnavailable),
+    keyrings: guardStore(name, stores.keyrings, isUnavailable),
+    audit: guardStore(name, stores.audit, isUnavailable),
+    mfa: guardStore(name, stores.mfa, isUnavailable),
+    revocations: guardStore(name, stores.revocations, isUnavailable),
+  };
+}
 
 export interface Stores {
   /** Accounts, clients, grants, refresh tokens, keys, audit: MongoDB, else SQLite. */
@@ -34,11 +48,11 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
     if (settings.mongodbUri) {
       const mongo = await openMongo(settings.mongodbUri);
       connections.push(mongo.connection);
-      durable = mongo;
+      durable = guardDurable('mongodb', mongo, isMongoUnavailable);
     } else {
       const stores = createSqliteStores(sqliteFile(settings.dataDir));
       connections.push(stores.connection);
-      durable = stores;
+      durable = guardDurable('sqlite', stores, isSqliteUnavailable);
       sqlite = stores.db;
     }
     let shortLived = durable.artifacts;
@@ -47,7 +61,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
       const opened = openRedis(settings.redisUrl);
       connections.push(opened.connection);
       redis = opened.redis;
-      shortLived = createRedisArtifactStore(redis, settings.redisKeyPrefix);
+      shortLived = guardStore('redis', createRedisArtifactStore(redis, settings.redisKeyPrefix), isRedisUnavailable);
     }
     return { durable, shortLived, connections, redis, sqlite };
   } catch (error) {

@@ -7,6 +7,8 @@ export interface TestRedis {
   /** A prefix of its own for each caller, so suites sharing one REDIS_URL do not collide. */
   prefix: string;
   stop(): Promise<void>;
+  /** Starts it again on the same port (after stop; only for a private redis-server). */
+  restart?(): Promise<void>;
 }
 
 const isCi = process.env.CI === 'true';
@@ -15,9 +17,9 @@ function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-async function spawnRedis(): Promise<TestRedis> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+/** A redis-server on `port`, once it accepts connections. */
+async function launch(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
     '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('redis-server did not start within 10 s')), 10_000);
@@ -32,15 +34,26 @@ async function spawnRedis(): Promise<TestRedis> {
       reject(new Error(`redis-server exited with ${code}`));
     });
   });
+  return child;
+}
+
+const terminate = (child: ChildProcess) => new Promise<void>((resolve) => {
+  if (child.exitCode !== null) return resolve();
+  child.once('exit', () => resolve());
+  child.kill('SIGTERM');
+});
+
+async function spawnRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  let child = await launch(port);
   return {
     url: `redis://127.0.0.1:${port}`,
     prefix: `test:${randomBytes(4).toString('hex')}:`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => terminate(child),
+    async restart() {
+      await terminate(child);
+      child = await launch(port);
+    },
   };
 }
 

@@ -1,0 +1,52 @@
+/**
+ * A store that cannot be reached (Redis or MongoDB down, SQLite locked past its timeout). Shaped
+ * like an OAuth error so that oidc-provider and our error handler both answer 503
+ * `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of a 500; nothing was written.
+ */
+export class StoreUnavailableError extends Error {
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly error_description = 'the service is briefly unavailable; try again in a moment';
+  readonly store: string;
+
+  constructor(store: string, cause: unknown) {
+    // oidc-provider takes the OAuth error code from `message`.
+    super('temporarily_unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+    this.store = store;
+  }
+}
+
+export type UnavailabilityTest = (error: unknown) => boolean;
+
+const messageOf = (error: unknown) => (error instanceof Object && 'message' in error ? String(error.message) : '');
+const nameOf = (error: unknown) => (error instanceof Object && 'name' in error ? String(error.name) : '');
+
+/** ioredis: the connection is down or a command gave up waiting for it. */
+export const isRedisUnavailable: UnavailabilityTest = (error) =>
+  nameOf(error) === 'MaxRetriesPerRequestError'
+  || /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable/.test(messageOf(error));
+
+/** The MongoDB driver: no server reachable, or the connection dropped. */
+export const isMongoUnavailable: UnavailabilityTest = (error) =>
+  /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed)Error$/.test(nameOf(error));
+
+/** SQLite: SQLITE_BUSY / SQLITE_LOCKED after the busy timeout (another process holds the lock). */
+export const isSqliteUnavailable: UnavailabilityTest = (error) =>
+  [5, 6].includes(Number((error as { errcode?: number } | null)?.errcode) & 0xff);
+
+/** The same store, whose methods turn the backend's connectivity errors into StoreUnavailableError. */
+export function guardStore<T extends object>(store: string, target: T, isUnavailable: UnavailabilityTest): T {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, member] of Object.entries(target)) {
+    guarded[name] = typeof member !== 'function' ? member : async (...args: unknown[]) => {
+      try {
+        return await (member as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      } catch (error) {
+        throw isUnavailable(error) ? new StoreUnavailableError(store, error) : error;
+      }
+    };
+  }
+  return guarded as T;
+}
