@@ -1,18 +1,9 @@
-import { loadConfig, ConfigError } from './config/load-config.ts';
+import { loadConfig, loadOrExit, ConfigError } from './config/load-config.ts';
 import { createLogger } from './shared/logger.ts';
 import { startServer } from './server.ts';
 
 // Process entry: load config → open stores → build services → createApp → listen (src/server.ts).
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`tokenim-auth: configuration error: ${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadOrExit('tokenim-auth', () => loadConfig());
 
 const logger = createLogger(config.logLevel);
 try {

@@ -145,3 +145,14 @@ export function loadConfig(env: Env = process.env, configDir = DEFAULT_CONFIG_DI
     roles: parseOrThrow(roleCatalogSchema, readJson(join(configDir, 'roles.json')), join(configDir, 'roles.json')),
   };
 }
+
+/** For process entries: the loaded configuration, or one line naming the bad setting and exit 1. */
+export function loadOrExit<T>(program: string, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${program}: configuration error: ${error.message}\n`);
+    return process.exit(1);
+  }
+}

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { ConfigError } from '../config/load-config.ts';
+import { loadOrExit } from '../config/load-config.ts';
 import { loadImApiConfig } from '../config/load-im-api-config.ts';
 import { buildPermissionCatalog } from '../permissions/catalog.ts';
 import { createTokenVerifier } from './verify-access-token.ts';
@@ -7,16 +7,7 @@ import { createRevocationListener } from './revocation-listener.ts';
 import { createImApi } from './example-im-api.ts';
 
 // `npm run example:im-api`: the example TokenIM API, trusting the issuer's JWKS.
-let config;
-try {
-  config = loadImApiConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`im-api: configuration error: ${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadOrExit('im-api', () => loadImApiConfig());
 const revocations = config.redis || config.poll ? createRevocationListener({ redis: config.redis, poll: config.poll }) : undefined;
 const verify = createTokenVerifier({ issuer: config.issuer, audience: config.audience, revocations });
 const server = createServer(createImApi(verify, buildPermissionCatalog(config.scopes, config.roles)).callback());
