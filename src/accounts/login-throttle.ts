@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { createFailureLimiter } from '../shared/failure-limiter.ts';
 
+export const MAX_FAILURES_PER_HOUR = 100;
+
 export interface ThrottleSettings {
   failuresPerAccount: number;
   failuresPerIp: number;
@@ -24,14 +26,18 @@ export function createLoginThrottle(settings: ThrottleSettings, redis?: Redis, k
   const window = { windowSeconds: settings.windowSeconds, blockSeconds: settings.blockSeconds };
   const byAccount = createFailureLimiter({ name: 'login-account', points: settings.failuresPerAccount, ...window }, redis, keyPrefix);
   const byIp = createFailureLimiter({ name: 'login-ip', points: settings.failuresPerIp, ...window }, redis, keyPrefix);
+  // A hard cap whatever the settings: never more than 100 failures per account per hour.
+  const perHour = createFailureLimiter({ name: 'login-account-hour', points: MAX_FAILURES_PER_HOUR, windowSeconds: 3600,
+    blockSeconds: 3600 }, redis, keyPrefix);
   const accountKey = (email: string) => email.trim().toLowerCase();
-  const retryAfter = async (email: string, ip: string) =>
-    Math.max(await byAccount.retryAfter(accountKey(email)), await byIp.retryAfter(ip));
+  const retryAfter = async (email: string, ip: string) => Math.max(
+    await byAccount.retryAfter(accountKey(email)), await perHour.retryAfter(accountKey(email)), await byIp.retryAfter(ip));
   return {
     retryAfter,
     async recordFailure(email, ip) {
-      const [account, address] = await Promise.all([byAccount.recordFailure(accountKey(email)), byIp.recordFailure(ip)]);
-      return Math.max(account, address);
+      const counts = await Promise.all([byAccount.recordFailure(accountKey(email)), perHour.recordFailure(accountKey(email)),
+        byIp.recordFailure(ip)]);
+      return Math.max(...counts);
     },
     // OWASP: a successful sign-in resets the account's failure count (not the IP's).
     recordSuccess: (email) => byAccount.reset(accountKey(email)),

@@ -129,6 +129,45 @@ describe('enrolment and sign-in with a second factor', () => {
   });
 });
 
+describe('limits and recovery codes', () => {
+  it('wrong codes per account are limited across sign-ins: past the limit even a right code waits (429)', async () => {
+    const email = await newAccount();
+    const { secret } = await enrol(email);
+    const statuses: number[] = [];
+    for (let signIn = 0; signIn < 3; signIn += 1) {
+      const jar = new CookieJar();
+      let step = await afterPassword(email, jar);
+      for (let i = 0; i < 4; i += 1) {
+        step = await post(jar, step, '/mfa', { code: '000000' });
+        statuses.push(step.postStatus);
+      }
+    }
+    expect(statuses.slice(0, 9)).toEqual(Array(9).fill(401));
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    const jar = new CookieJar();
+    const blocked = await post(jar, await afterPassword(email, jar), '/mfa', { code: await codeAt(secret, 1) });
+    expect(blocked.postStatus).toBe(429);
+  });
+
+  it('regenerating recovery codes needs the password and a code; the old codes stop working', async () => {
+    const email = await newAccount();
+    const { secret, codes } = await enrol(email);
+    const jar = new CookieJar();
+    const consent = await post(jar, await afterPassword(email, jar, { prompt: 'consent' }), '/mfa', { code: codes[0]! });
+    await post(jar, consent, '/consent', { decision: 'allow' });
+    const page = await open(jar, `${server.issuer}/account/security`);
+    const refused = await post(jar, page, '/account/security/recovery-codes', { current_password: 'wrong password', code: await codeAt(secret, 1) });
+    expect(refused.status).toBe(400);
+    const fresh = await post(jar, page, '/account/security/recovery-codes', { current_password: PASSWORD, code: await codeAt(secret, 1) });
+    const newCodes = [...fresh.html.matchAll(/data-recovery-code>([a-z0-9-]+)</g)].map((m) => m[1]!);
+    expect(newCodes).toHaveLength(10);
+    expect(newCodes).not.toContain(codes[1]);
+    const [jarA, jarB] = [new CookieJar(), new CookieJar()];
+    expect((await post(jarA, await afterPassword(email, jarA), '/mfa', { code: codes[1]! })).postStatus).toBe(401);
+    expect((await post(jarB, await afterPassword(email, jarB), '/mfa', { code: newCodes[0]! })).postStatus).toBe(303);
+  });
+});
+
 describe('enforcement and step-up', () => {
   it('an admin without two-factor is made to enrol before any code is issued', async () => {
     const email = await newAccount(['admin']);
