@@ -9,6 +9,7 @@ import { deleteOldSqliteRevocations } from './storage/sqlite/sqlite-revocations.
 import { join } from 'node:path';
 import { ACCOUNT_CLIENT_ID, createProvider } from './oidc/create-provider.ts';
 import { createAccountSessions } from './oidc/account-sessions.ts';
+import type { AdapterStores } from './oidc/adapter.ts';
 import { createAccountLinks, type AccountFlowDeps } from './accounts/account-flows.ts';
 import { createLoginThrottle } from './accounts/login-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
@@ -36,15 +37,16 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     const keyring = await services.keyrings.load();
     const renderer = createRenderer();
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger });
+    const adapterStores: AdapterStores = {
+      shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
+      oidcScopes: services.catalog.oidcScopes,
+      onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
+    };
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
       tokens: stores.durable.artifacts,
       mail: createAccountMail(mailer, renderer),
-      sessions: createAccountSessions({
-        shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
-        oidcScopes: services.catalog.oidcScopes,
-        onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
-      }, [ACCOUNT_CLIENT_ID]),
+      sessions: createAccountSessions(adapterStores, [ACCOUNT_CLIENT_ID]),
       links: createAccountLinks(config.issuer),
     };
     const secondFactor: SecondFactorDeps = {
@@ -52,9 +54,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       totpKey: services.totpKey, recoveryKey: services.recoveryKey, scopesRequiringMfa: config.mfa.requiredForScopes,
     };
     const provider = createProvider({
-      config, catalog: services.catalog, keyring, renderer,
-      shortLived: stores.shortLived, durable: stores.durable.artifacts,
-      accounts: stores.durable.accounts, applications: stores.durable.applications,
+      config, catalog: services.catalog, keyring, renderer, adapterStores, accounts: stores.durable.accounts,
       secretHashKey: services.secretHashKey, secondFactor, revocations: services.revocations,
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));

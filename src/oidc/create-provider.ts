@@ -1,11 +1,11 @@
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
-import type { AccountStore, ApplicationStore, ArtifactStore } from '../storage/contract.ts';
+import type { AccountStore } from '../storage/contract.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Renderer } from '../http/render.ts';
 import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, SECRET_HASHES } from '../applications/client-metadata.ts';
-import { createAdapterFactory } from './adapter.ts';
+import { createAdapterFactory, type AdapterStores } from './adapter.ts';
 import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
@@ -24,10 +24,9 @@ export interface ProviderDeps {
   config: Config;
   catalog: PermissionCatalog;
   keyring: Keyring;
-  shortLived: ArtifactStore;
-  durable: ArtifactStore;
+  /** Where each model is stored (src/oidc/adapter.ts); shared with the account pages. */
+  adapterStores: AdapterStores;
   accounts: AccountStore;
-  applications: ApplicationStore;
   secretHashKey: Buffer;
   renderer: Renderer;
   secondFactor: Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>;
@@ -54,10 +53,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const loadAccount = createAccountLoader(deps.accounts);
 
   const configuration: Configuration = {
-    adapter: createAdapterFactory({
-      shortLived: deps.shortLived, durable: deps.durable, applications: deps.applications, oidcScopes: catalog.oidcScopes,
-      onGrantRevoked: (grantId) => deps.revocations.revoke('grant', grantId),
-    }),
+    adapter: createAdapterFactory(deps.adapterStores),
     clients: [{
       client_id: ACCOUNT_CLIENT_ID,
       client_name: 'TokenIM Account',
