@@ -3,6 +3,7 @@ import { hashPassword } from './password-hash.ts';
 import { checkPasswordRules, findAccountByTypedEmail } from './account-rules.ts';
 import { issueOneTimeToken, peekOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
+import { accountActor } from '../audit/audit-log.ts';
 
 /** Mails a reset link when the account exists; the caller answers the same either way. */
 export async function requestPasswordReset(deps: AccountFlowDeps, rawEmail: string, context: RequestContext): Promise<void> {
@@ -39,7 +40,7 @@ export async function resetPassword(deps: AccountFlowDeps, token: string, passwo
   });
   const [sessions, apps] = [await deps.sessions.endSessions(account.id), await deps.sessions.revokeAllConnectedApps(account.id)];
   await deps.audit.record({
-    type: 'password.reset', actor: { kind: 'account', id: account.id }, subject: account.id, ip: context.ip,
+    type: 'password.reset', actor: accountActor(account), subject: account.id, ip: context.ip,
     details: { sessionsEnded: sessions, grantsRevoked: apps },
   });
   await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());

@@ -1,5 +1,6 @@
 import { redeemOneTimeToken } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
+import { accountActor } from '../audit/audit-log.ts';
 
 /** Confirms the address the link was sent to. False when the link is unknown, used or expired. */
 export async function verifyEmail(deps: AccountFlowDeps, token: string, context: RequestContext): Promise<boolean> {
@@ -9,6 +10,6 @@ export async function verifyEmail(deps: AccountFlowDeps, token: string, context:
   // A link for an address the account no longer has confirms nothing.
   if (!account || account.email !== payload.email) return false;
   await deps.accounts.updateAccountById(account.id, { emailVerified: true, updatedAt: new Date() });
-  await deps.audit.record({ type: 'account.email_verified', actor: { kind: 'account', id: account.id }, subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'account.email_verified', actor: accountActor(account), subject: account.id, ip: context.ip });
   return true;
 }

@@ -12,6 +12,7 @@ import { ACCOUNT_CLIENT_ID, accountCallbackUrl } from '../oidc/create-provider.t
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { field, formBody, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
+import { accountActor } from '../audit/audit-log.ts';
 
 export interface AccountRouteDeps {
   provider: Provider;
@@ -132,7 +133,7 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     const current = await requireSignedIn(deps, ctx);
     if (!current) return;
     if (await flows.sessions.revokeConnectedApp(current.account.id, String(ctx.params.grantId))) {
-      await flows.audit.record({ type: 'grant.revoked', actor: { kind: 'account', id: current.account.id },
+      await flows.audit.record({ type: 'grant.revoked', actor: accountActor(current.account),
         subject: current.account.id, ip: ctx.ip, details: { grantId: ctx.params.grantId } });
     }
     seeOther(ctx, '/account?saved=app_revoked');

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type Provider from 'oidc-provider';
 import type { AccountStore } from '../storage/contract.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
+import { accountActor, type AuditLog } from '../audit/audit-log.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { authenticate } from '../accounts/authenticate.ts';
 import { AppError } from '../shared/app-error.ts';
@@ -53,9 +53,13 @@ export async function loadInteraction(deps: InteractionDeps, ctx: Context, promp
   return interaction;
 }
 
+type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
+
+const clientOf = (deps: InteractionDeps, interaction: Interaction) => deps.provider.Client.find(String(interaction.params.client_id));
+const nameOf = (client: Client | undefined, interaction: Interaction) => client?.clientName ?? String(interaction.params.client_id);
+
 export async function clientName(deps: InteractionDeps, interaction: Interaction): Promise<string> {
-  const client = await deps.provider.Client.find(String(interaction.params.client_id));
-  return client?.clientName ?? String(interaction.params.client_id);
+  return nameOf(await clientOf(deps, interaction), interaction);
 }
 
 /** 303 See Other after every POST (RFC 9700 §4.12: never 307, which would re-post the password). */
@@ -63,11 +67,15 @@ export async function finish(deps: InteractionDeps, ctx: Context, result: Record
   seeOther(ctx, await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }));
 }
 
+/** What the consent prompt asks for (oidc-provider's prompt details). */
+const consentDetails = (interaction: Interaction) => interaction.prompt.details as {
+  missingOIDCScope?: string[];
+  missingOIDCClaims?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+};
+
 function requestedScopes(interaction: Interaction): string[] {
-  const details = interaction.prompt.details as {
-    missingOIDCScope?: string[];
-    missingResourceScopes?: Record<string, string[]>;
-  };
+  const details = consentDetails(interaction);
   return [...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()];
 }
 
@@ -75,8 +83,7 @@ function requestedScopes(interaction: Interaction): string[] {
  * Permissions the app may ask for and did, that the person's roles do not allow: the token will
  * not carry them, and the consent page says which role would.
  */
-async function withheldScopes(deps: InteractionDeps, interaction: Interaction, roles: string[], locale: Locale) {
-  const client = await deps.provider.Client.find(String(interaction.params.client_id));
+function withheldScopes(deps: InteractionDeps, interaction: Interaction, client: Client | undefined, roles: string[], locale: Locale) {
   const clientScopes = (client as unknown as Record<string, unknown> | undefined)?.[API_SCOPES];
   const allowedByClient = new Set(Array.isArray(clientScopes) ? (clientScopes as string[]) : []);
   const allowedByRoles = deps.catalog.scopesForRoles(roles);
@@ -88,7 +95,8 @@ async function withheldScopes(deps: InteractionDeps, interaction: Interaction, r
 
 async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(deps, ctx);
-  const name = await clientName(deps, interaction);
+  const client = await clientOf(deps, interaction);
+  const name = nameOf(client, interaction);
   if (interaction.prompt.name === 'login') {
     deps.renderer.page(ctx, 'login', { uid: interaction.uid, clientName: name });
     return;
@@ -102,7 +110,7 @@ async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<voi
     }));
     deps.renderer.page(ctx, 'consent', {
       uid: interaction.uid, clientName: name, email: account?.email ?? '', scopes,
-      withheld: await withheldScopes(deps, interaction, account?.roles ?? [], locale),
+      withheld: withheldScopes(deps, interaction, client, account?.roles ?? [], locale),
     });
     return;
   }
@@ -145,13 +153,13 @@ async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
   if (!result.account.emailVerified) {
     // Only someone who knows the password learns the account is not activated yet.
     await deps.audit.record({
-      type: 'login.failed', actor: { kind: 'account', id: result.account.id }, subject: result.account.id, clientId,
+      type: 'login.failed', actor: accountActor(result.account), subject: result.account.id, clientId,
       ip: ctx.ip, outcome: 'failure', details: { reason: 'email_not_verified' },
     });
     return showLogin(403, { error: t('login.not_activated'), offerResend: true });
   }
   await deps.audit.record({
-    type: 'login.succeeded', actor: { kind: 'account', id: result.account.id }, subject: result.account.id,
+    type: 'login.succeeded', actor: accountActor(result.account), subject: result.account.id,
     clientId, ip: ctx.ip, details: { amr: ['pwd'] },
   });
   await finish(deps, ctx, { login: { accountId: result.account.id, amr: ['pwd'], acr: ACR_PASSWORD } }, false);
@@ -171,11 +179,7 @@ async function submitConsent(deps: InteractionDeps, ctx: Context): Promise<void>
     ? await provider.Grant.find(interaction.grantId)
     : new provider.Grant({ accountId, clientId });
   if (!grant) throw new AppError('interaction_expired', 'this authorization has expired; start again from the application');
-  const details = interaction.prompt.details as {
-    missingOIDCScope?: string[];
-    missingOIDCClaims?: string[];
-    missingResourceScopes?: Record<string, string[]>;
-  };
+  const details = consentDetails(interaction);
   if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
   if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
   for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
@@ -183,7 +187,7 @@ async function submitConsent(deps: InteractionDeps, ctx: Context): Promise<void>
   }
   const grantId = await grant.save();
   await deps.audit.record({
-    type: 'consent.granted', actor: { kind: 'account', id: accountId }, subject: accountId, clientId, ip: ctx.ip,
+    type: 'consent.granted', actor: accountActor({ id: accountId }), subject: accountId, clientId, ip: ctx.ip,
     details: { grantId, scopes: requestedScopes(interaction) },
   });
   await finish(deps, ctx, { consent: interaction.grantId ? {} : { grantId } }, true);

@@ -6,6 +6,7 @@ import { confirmEnrolment, isMfaEnabled, startEnrolment, verifySecondFactor } fr
 import { AppError } from '../shared/app-error.ts';
 import { field, parseForm, requestContext, seeOther, withFormErrors } from './forms.ts';
 import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-routes.ts';
+import { accountActor } from '../audit/audit-log.ts';
 
 const codeForm = z.object({ code: field(64) });
 
@@ -68,7 +69,7 @@ export async function submitSecondFactor(deps: InteractionDeps, ctx: Context): P
     { ...requestContext(ctx), clientId: String(interaction.params.client_id) });
   if (result.ok) {
     await perSignIn.reset(interaction.uid);
-    await deps.audit.record({ type: 'login.succeeded', actor: { kind: 'account', id: account.id }, subject: account.id,
+    await deps.audit.record({ type: 'login.succeeded', actor: accountActor(account), subject: account.id,
       clientId: String(interaction.params.client_id), ip: ctx.ip, details: { amr: ['pwd', 'otp'], method: result.method } });
     return finish(deps, ctx, signedInWithBothFactors(account), false);
   }
