@@ -40,9 +40,11 @@ function allowedApiScopes(catalog: PermissionCatalog, client: Record<string, unk
 }
 
 /** RFC 6749 §3.3: a scope the catalog does not know is refused, not silently ignored. */
+/** A space-separated request parameter (scope, acr_values) as its words. */
+const words = (value: unknown): string[] => (typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
+
 function rejectUnknownScopes(catalog: PermissionCatalog, ctx: KoaContextWithOIDC): void {
-  const requested = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ').filter(Boolean) : [];
-  const unknown = requested.find((scope) => !catalog.isKnownScope(scope));
+  const unknown = words(ctx.oidc.params?.scope).find((scope) => !catalog.isKnownScope(scope));
   if (unknown) throw new errors.InvalidScope(`"${unknown}" is not a TokenIM permission`, unknown);
 }
 
@@ -96,7 +98,6 @@ export function createProvider(deps: ProviderDeps): Provider {
       policy: createInteractionPolicy(async (ctx, accountId) => {
         const account = await loadAccount(ctx, accountId);
         if (!account) return false;
-        const words = (value: unknown) => (typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
         return needsSecondFactor(deps.secondFactor, account,
           { acrValues: words(ctx.oidc.params?.acr_values), scopes: words(ctx.oidc.params?.scope) }, ACR_MFA);
       }),
