@@ -5,8 +5,6 @@ import type { Locale } from '../permissions/catalog.ts';
 export type Translate = (key: string, params?: Record<string, string | number>) => string;
 type Messages = { [key: string]: string | Messages };
 
-export const LOCALES: readonly Locale[] = ['en', 'zh-CN'];
-
 /** The message for an error code in the person's language, or `fallback` when there is none. */
 export function translateError(t: Translate, code: string, params: Record<string, string | number>, fallback: string): string {
   const key = `errors.${code}`;

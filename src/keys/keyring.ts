@@ -83,10 +83,3 @@ export function createKeyringService(store: KeyringStore, secretKey: string) {
 }
 
 export type KeyringService = ReturnType<typeof createKeyringService>;
-
-/** The public half of the signing keys, as /jwks publishes them. */
-export function publicJwks(keyring: Keyring): { keys: JsonWebKey[] } {
-  return {
-    keys: keyring.signing.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicPart }) => publicPart),
-  };
-}
