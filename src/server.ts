@@ -39,7 +39,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger });
     const adapterStores: AdapterStores = {
       shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
-      oidcScopes: services.catalog.oidcScopes,
+      oidcScopes: services.catalog.oidcScopes, artifactIdKey: services.artifactIdKey,
       onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
     };
     const flows: AccountFlowDeps = {

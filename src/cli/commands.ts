@@ -7,6 +7,7 @@ import { createApplication } from '../applications/create-application.ts';
 import { rotateClientSecret } from '../applications/rotate-client-secret.ts';
 import { revokeApplication } from '../applications/revoke-application.ts';
 import { createMongoIndexes } from '../storage/mongo/mongo-collections.ts';
+import { runMongoMigrations } from '../storage/mongo/mongo-migrations.ts';
 import { openMongo } from '../storage/mongo/open-mongo.ts';
 
 export type Options = Record<string, string | boolean | string[] | undefined>;
@@ -132,7 +133,9 @@ export const COMMANDS: Record<string, Command> = {
       if (!uri) return { store: 'sqlite', indexes: 'created with the schema; nothing to do' };
       const mongo = await openMongo(uri);
       try {
-        return { store: 'mongodb', indexes: await createMongoIndexes(mongo.db) };
+        // The schema step of an upgrade: data migrations first, then the indexes.
+        const migrations = await runMongoMigrations(mongo.db);
+        return { store: 'mongodb', migrations, indexes: await createMongoIndexes(mongo.db) };
       } finally {
         await mongo.connection.close();
       }

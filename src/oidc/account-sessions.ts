@@ -43,6 +43,7 @@ export function createAccountSessions(stores: AdapterStores, hiddenClientIds: re
     async endSessions(accountId, exceptUid) {
       const owned = await sessions.listByAccountId('Session', accountId);
       const ended = owned.filter(({ payload }) => payload.uid !== exceptUid);
+      // The ids listed are the stored ones (keyed hashes, see adapter.ts): destroyed on the store itself.
       await Promise.all(ended.map(({ id }) => sessions.destroy('Session', id)));
       return ended.length;
     },

@@ -1,5 +1,6 @@
+import { createHmac, type KeyObject } from 'node:crypto';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
-import type { ApplicationStore, ArtifactStore } from '../storage/contract.ts';
+import type { ApplicationStore, ArtifactPayload, ArtifactStore } from '../storage/contract.ts';
 import { toClientMetadata } from '../applications/client-metadata.ts';
 
 // Short-lived artifacts: Redis in Redis mode (else the durable store). Everything else (Grant,
@@ -25,6 +26,8 @@ export interface AdapterStores {
   durable: ArtifactStore;
   applications: ApplicationStore;
   oidcScopes: readonly string[];
+  /** HMAC-SHA-256 key (derived from SECRET_KEY) under which artifact ids are stored. */
+  artifactIdKey: KeyObject;
   /** Told of every grant revoked here (resource servers then drop its tokens at once). */
   onGrantRevoked?: (grantId: string) => Promise<void>;
 }
@@ -42,24 +45,60 @@ export async function revokeGrant(stores: AdapterStores, grantId: string): Promi
   await stores.onGrantRevoked?.(grantId);
 }
 
+// Artifact ids are bearer credentials (refresh tokens, codes, the `_session` cookie value): they
+// are stored only under a keyed hash, as Ory Hydra stores token signatures, so a copy of the
+// database yields nothing to replay (RFC 6819 §5.1.4.1.3: no cleartext storage of credentials).
+// Grant ids are identifiers, not credentials: they are `grant_id` in JWT access tokens, and
+// /account lists and revokes grants by them through the raw store, so they are stored as they are.
+const MODELS_STORED_BY_RAW_ID = new Set(['Grant']);
+
+const storedIdFor = (stores: AdapterStores, model: string, id: string): string =>
+  (MODELS_STORED_BY_RAW_ID.has(model) ? id : createHmac('sha256', stores.artifactIdKey).update(id).digest('base64url'));
+
+/**
+ * The payload as stored: without `jti` (the raw id; find puts it back) and, for an Interaction,
+ * without `session.cookie` (the Session jti, which oidc-provider writes there and never reads).
+ */
+function toStoredPayload(model: string, payload: AdapterPayload): ArtifactPayload {
+  const { jti: _rawId, ...stored } = payload as ArtifactPayload;
+  if (model === 'Interaction' && typeof stored.session === 'object' && stored.session !== null) {
+    const { cookie: _sessionId, ...session } = stored.session as Record<string, unknown>;
+    stored.session = session;
+  }
+  return stored;
+}
+
+// findByUid / findByUserCode results lack `jti` (the stored key is a hash). Harmless for Session:
+// oidc-provider only reads what it finds by uid (token_helpers.js checkSessionBinding,
+// provider.js #getInteraction). DeviceCode (found by user code, then saved) would need its jti:
+// the device flow is disabled here; enabling it needs the jti stored sealed.
 function artifactAdapter(stores: AdapterStores, model: string): Adapter {
   const store = storeForModel(stores, model);
+  const storedId = (id: string) => storedIdFor(stores, model, id);
+  const withId = (id: string, payload: ArtifactPayload | undefined) =>
+    payload && ({ ...payload, jti: id } as AdapterPayload);
   return {
-    upsert: (id, payload, expiresIn) => store.upsert(model, id, payload as Record<string, unknown>, expiresIn),
-    find: async (id) => (await store.find(model, id)) as AdapterPayload | undefined,
+    upsert: (id, payload, expiresIn) => store.upsert(model, storedId(id), toStoredPayload(model, payload), expiresIn),
+    find: async (id) => withId(id, await store.find(model, storedId(id))),
     findByUid: async (uid) => (await store.findByUid(model, uid)) as AdapterPayload | undefined,
     findByUserCode: async (userCode) => (await store.findByUserCode(model, userCode)) as AdapterPayload | undefined,
-    destroy: (id) => store.destroy(model, id),
+    async destroy(id) {
+      if (await store.destroy(model, storedId(id)) || model !== 'Interaction') return;
+      // resume.js destroys the Interaction before it issues the code: of parallel resumes of one
+      // interaction only the request that removed it goes on, so one authorization gives one
+      // code (RFC 6749 §4.1.2); the others get the error page.
+      throw new errors.SessionNotFound('interaction session already finished');
+    },
     revokeByGrantId: (grantId) => store.revokeByGrantId(model, grantId),
     async consume(id) {
-      if (await store.consume(model, id)) return;
+      if (await store.consume(model, storedId(id))) return;
       // oidc-provider checks `consumed` and then calls consume(): between the two another request
       // (or another instance) may have redeemed it. The store's consume is atomic, so the loser
       // lands here and gets what a sequential reuse gets: invalid_grant and the grant revoked
       // (RFC 6749 §4.1.2; RFC 9700 §4.14.2 for refresh tokens).
       const label = CONSUMED_LABEL[model];
       if (!label) throw new errors.InvalidRequest(`${model} already used`);
-      const artifact = await store.find(model, id);
+      const artifact = await store.find(model, storedId(id));
       if (artifact?.grantId) await revokeGrant(stores, artifact.grantId);
       throw new errors.InvalidGrant(`${label} already consumed`);
     },

@@ -14,7 +14,7 @@ export type ArtifactPayload = Record<string, unknown> & {
 /**
  * oidc-provider's adapter interface, with the model passed in so that one store serves every model.
  * `consume` is atomic: it returns true for exactly one caller, false when the artifact was already
- * consumed or does not exist.
+ * consumed or does not exist. `destroy` likewise: true only for the caller that removed it.
  */
 export interface ArtifactStore {
   upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void>;
@@ -22,7 +22,7 @@ export interface ArtifactStore {
   findByUid(model: string, uid: string): Promise<ArtifactPayload | undefined>;
   findByUserCode(model: string, userCode: string): Promise<ArtifactPayload | undefined>;
   consume(model: string, id: string): Promise<boolean>;
-  destroy(model: string, id: string): Promise<void>;
+  destroy(model: string, id: string): Promise<boolean>;
   revokeByGrantId(model: string, grantId: string): Promise<void>;
   /** The live artifacts of one account (its grants, its sessions), in no particular order. */
   listByAccountId(model: string, accountId: string): Promise<{ id: string; payload: ArtifactPayload }[]>;

@@ -36,7 +36,7 @@ export function createMongoArtifactStore(artifacts: Collection<ArtifactDocument>
       return result.modifiedCount === 1;
     },
     async destroy(model, id) {
-      await artifacts.deleteOne({ _id: `${model}:${id}` });
+      return (await artifacts.deleteOne({ _id: `${model}:${id}` })).deletedCount === 1;
     },
     async revokeByGrantId(model, grantId) {
       await artifacts.deleteMany({ model, grantId });

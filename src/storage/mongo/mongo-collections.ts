@@ -31,6 +31,12 @@ export type AuditEventDocument = Omit<AuditEventRecord, 'id'> & { _id: string };
 
 export type MfaDocument = Omit<MfaRecord, 'accountId'> & { _id: string };
 
+/** One per data migration that has run (src/storage/mongo/mongo-migrations.ts). */
+export interface MigrationDocument {
+  _id: string;
+  ranAt: Date;
+}
+
 export function collections(db: Db) {
   return {
     artifacts: db.collection<ArtifactDocument>('oidc_artifacts'),
@@ -40,6 +46,7 @@ export function collections(db: Db) {
     audit: db.collection<AuditEventDocument>('audit_events'),
     mfa: db.collection<MfaDocument>('mfa'),
     revocations: db.collection<RevocationEventRecord>('revocation_events'),
+    migrations: db.collection<MigrationDocument>('migrations'),
   };
 }
 

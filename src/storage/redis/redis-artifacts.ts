@@ -3,7 +3,9 @@ import type { ArtifactPayload, ArtifactStore } from '../contract.ts';
 
 // Keys: <prefix><Model>:<id> is a hash {payload, consumed?}; <prefix>grant:<Model>:<grantId> is the set
 // of keys issued under a grant (for revokeByGrantId); uid: and usercode: keys point at an id.
-// Every key carries the artifact's TTL, so Redis expires the data itself.
+// Every key carries the artifact's TTL, so Redis expires the data itself. That is also why Redis has
+// no migration for ids stored hashed (src/oidc/adapter.ts): the keys written under raw ids are no
+// longer reachable and expire with their TTL (only short-lived models live here).
 
 // Atomic: HSETNX sets `consumed` for exactly one caller, and only if the artifact still exists.
 const CONSUME = `
@@ -81,7 +83,7 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
       return result === 1;
     },
     async destroy(model, id) {
-      await redis.del(keyFor(model, id));
+      return (await redis.del(keyFor(model, id))) === 1;
     },
     async revokeByGrantId(model, grantId) {
       await redis.eval(REVOKE_GRANT, 1, grantKeyFor(model, grantId));

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
+import { MODELS_KEPT_BY_HASHING_MIGRATION } from '../pre-hashing-artifacts.ts';
 
 // node:sqlite is loaded at call time so that importing this module costs nothing
 // (and so that test runners that do not know the prefix-only module can still load it).
@@ -98,7 +99,13 @@ CREATE TABLE revocation_events (
 CREATE INDEX revocation_events_at ON revocation_events (at);
 `;
 
-const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+// v5: artifact ids are stored hashed; the rows stored under raw ids go (see pre-hashing-artifacts.ts).
+const SCHEMA_V5 = `
+DELETE FROM oidc_artifacts WHERE model NOT IN (${MODELS_KEPT_BY_HASHING_MIGRATION.map((model) => `'${model}'`).join(', ')});
+`;
+
+/** In order; index i brings user_version i to i + 1. Exported so tests can build an older file. */
+export const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /**
  * Opens (creating if needed) the SQLite file. WAL lets several processes on one machine share it:

@@ -55,7 +55,7 @@ export function createSqliteArtifactStore(db: DatabaseSync, now: () => number = 
       return consume.run(at, model, id, at).changes === 1;
     },
     async destroy(model, id) {
-      destroy.run(model, id);
+      return destroy.run(model, id).changes === 1;
     },
     async revokeByGrantId(model, grantId) {
       revokeByGrantId.run(model, grantId);
