@@ -6,6 +6,8 @@ import { buildServices, type Services } from './services.ts';
 import { closeConnections } from './storage/open-stores.ts';
 import { deleteExpiredSqliteArtifacts } from './storage/sqlite/sqlite-artifacts.ts';
 import { deleteOldSqliteRevocations } from './storage/sqlite/sqlite-revocations.ts';
+import { deleteExpiredSqliteFailureCounts } from './storage/sqlite/sqlite-failure-counters.ts';
+import { isSqliteUnavailable } from './storage/store-unavailable.ts';
 import { join } from 'node:path';
 import { ACCOUNT_CLIENT_ID, createProvider } from './oidc/create-provider.ts';
 import { createAccountSessions } from './oidc/account-sessions.ts';
@@ -59,14 +61,15 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
     const readiness: Readiness = { isAcceptingTraffic: true };
+    const failureCounters = { redis: stores.redis, store: stores.failureCounters, keyPrefix: config.redisKeyPrefix };
     const app = createApp({
       provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keyring.cookie,
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
-      throttle: createLoginThrottle(config.loginThrottle, stores.redis, config.redisKeyPrefix),
+      throttle: createLoginThrottle(config.loginThrottle, failureCounters),
       flows, issuer: config.issuer, secondFactor,
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey },
-      mfaLimits: createMfaLimits(config.loginThrottle, stores.redis, config.redisKeyPrefix),
+      mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),
     });
 
     const server = createServer(app.callback());
@@ -79,8 +82,15 @@ export async function startServer(config: Config, logger: Logger, options: { hos
 
     const cleanup = stores.sqlite
       ? setInterval(() => {
-        deleteExpiredSqliteArtifacts(stores.sqlite!);
-        deleteOldSqliteRevocations(stores.sqlite!, new Date(Date.now() - 86_400_000));
+        try {
+          deleteExpiredSqliteArtifacts(stores.sqlite!);
+          deleteOldSqliteRevocations(stores.sqlite!, new Date(Date.now() - 86_400_000));
+          deleteExpiredSqliteFailureCounts(stores.sqlite!);
+        } catch (error) {
+          // Another process held the write lock (writes do not wait inside SQLite): the next round catches up.
+          if (!isSqliteUnavailable(error)) throw error;
+          logger.warn({ err: error }, 'SQLite cleanup skipped: the file is locked');
+        }
       }, CLEANUP_INTERVAL_MS).unref()
       : undefined;
 

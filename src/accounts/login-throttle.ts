@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { createFailureLimiter } from '../shared/failure-limiter.ts';
+import { createFailureLimiter, type FailureCounters } from '../shared/failure-limiter.ts';
 
 export const MAX_FAILURES_PER_HOUR = 100;
 
@@ -21,14 +20,15 @@ export interface LoginThrottle {
 /**
  * Failed sign-ins per account and per client IP (ASVS 5 6.3.1, NIST SP 800-63B §5.2.2). Unknown
  * emails are counted like known ones, so the limiter tells nothing about who has an account.
+ * Without counters given (unit tests) they are kept in this process.
  */
-export function createLoginThrottle(settings: ThrottleSettings, redis?: Redis, keyPrefix = 'tokenim:'): LoginThrottle {
+export function createLoginThrottle(settings: ThrottleSettings, counters: FailureCounters = { keyPrefix: 'tokenim:' }): LoginThrottle {
   const window = { windowSeconds: settings.windowSeconds, blockSeconds: settings.blockSeconds };
-  const byAccount = createFailureLimiter({ name: 'login-account', points: settings.failuresPerAccount, ...window }, redis, keyPrefix);
-  const byIp = createFailureLimiter({ name: 'login-ip', points: settings.failuresPerIp, ...window }, redis, keyPrefix);
+  const byAccount = createFailureLimiter({ name: 'login-account', points: settings.failuresPerAccount, ...window }, counters);
+  const byIp = createFailureLimiter({ name: 'login-ip', points: settings.failuresPerIp, ...window }, counters);
   // A hard cap whatever the settings: never more than 100 failures per account per hour.
   const perHour = createFailureLimiter({ name: 'login-account-hour', points: MAX_FAILURES_PER_HOUR, windowSeconds: 3600,
-    blockSeconds: 3600 }, redis, keyPrefix);
+    blockSeconds: 3600 }, counters);
   const accountKey = (email: string) => email.trim().toLowerCase();
   const retryAfter = async (email: string, ip: string) => Math.max(
     await byAccount.retryAfter(accountKey(email)), await perHour.retryAfter(accountKey(email)), await byIp.retryAfter(ip));

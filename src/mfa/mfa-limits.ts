@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { createFailureLimiter, type FailureLimiter } from '../shared/failure-limiter.ts';
+import { createFailureLimiter, type FailureCounters, type FailureLimiter } from '../shared/failure-limiter.ts';
 import type { ThrottleSettings } from '../accounts/login-throttle.ts';
 
 /** After this many wrong codes in one sign-in, the sign-in starts over from the password. */
@@ -12,10 +11,10 @@ export interface MfaLimits {
   perAccount: FailureLimiter;
 }
 
-export function createMfaLimits(settings: ThrottleSettings, redis: Redis | undefined, keyPrefix: string): MfaLimits {
+export function createMfaLimits(settings: ThrottleSettings, counters: FailureCounters): MfaLimits {
   const window = { windowSeconds: settings.windowSeconds, blockSeconds: settings.blockSeconds };
   return {
-    perSignIn: createFailureLimiter({ name: 'mfa-sign-in', points: MFA_STRIKES_PER_SIGN_IN, ...window }, redis, keyPrefix),
-    perAccount: createFailureLimiter({ name: 'mfa-account', points: settings.failuresPerAccount, ...window }, redis, keyPrefix),
+    perSignIn: createFailureLimiter({ name: 'mfa-sign-in', points: MFA_STRIKES_PER_SIGN_IN, ...window }, counters),
+    perAccount: createFailureLimiter({ name: 'mfa-account', points: settings.failuresPerAccount, ...window }, counters),
   };
 }

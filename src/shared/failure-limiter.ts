@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract,
+  type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
+import type { FailureCount, FailureCounterStore } from '../storage/contract.ts';
 import { guardStore, isRedisUnavailable } from '../storage/store-unavailable.ts';
 
 /** Counts failures per key; past `points` within `windowSeconds` the key is blocked for `blockSeconds`. */
@@ -19,17 +22,65 @@ export interface FailureLimit {
   blockSeconds: number;
 }
 
-// Keys may be emails: only their hash is kept (they would otherwise sit in Redis in clear).
+/** Where the counters live: Redis when given, else the store when given, else this process's memory. */
+export interface FailureCounters {
+  /** Redis mode: one count for every instance on this Redis. */
+  redis?: Redis | undefined;
+  /** Embedded mode: the SQLite file's counters, one count for the processes on one DATA_DIR, kept across restarts. */
+  store?: FailureCounterStore | undefined;
+  keyPrefix: string;
+}
+
+// rate-limiter-flexible's base class for limiters with a store ("Any new limiter with storage must
+// be extended from RateLimiterStoreAbstract", its README): declared in its types, absent from its index.
+const StoreLimiter = createRequire(import.meta.url)('rate-limiter-flexible/lib/RateLimiterStoreAbstract.js') as
+  typeof RateLimiterStoreAbstract;
+
+/**
+ * rate-limiter-flexible over a FailureCounterStore: the limiter applies points, window and block as
+ * it does for Redis; the store only counts (atomically, like RateLimiterRedis's script).
+ */
+class RateLimiterCounterStore extends StoreLimiter {
+  readonly #counters: FailureCounterStore;
+
+  constructor(options: { keyPrefix: string; points: number; duration: number; blockDuration: number }, counters: FailureCounterStore) {
+    super({ ...options, storeClient: counters });
+    this.#counters = counters;
+  }
+
+  _upsert(key: string, points: number, msDuration: number, forceExpire = false): Promise<FailureCount> {
+    const expiresAt = Date.now() + msDuration;
+    return forceExpire
+      ? this.#counters.replaceFailureCount(key, points, expiresAt)
+      : this.#counters.incrementFailureCount(key, points, expiresAt);
+  }
+
+  async _get(key: string): Promise<FailureCount | null> {
+    return (await this.#counters.findFailureCount(key)) ?? null;
+  }
+
+  _delete(key: string): Promise<boolean> {
+    return this.#counters.deleteFailureCount(key);
+  }
+
+  _getRateLimiterRes(_key: string, changedPoints: number, count: FailureCount): RateLimiterRes {
+    return new RateLimiterRes(Math.max(this.points - count.points, 0), Math.max(count.expiresAt - Date.now(), 0),
+      count.points, count.points === changedPoints);
+  }
+}
+
+// Keys may be emails: only their hash is kept (they would otherwise sit in Redis or SQLite in clear).
 const hashed = (key: string) => createHash('sha256').update(key).digest('base64url');
 
-/** Counters in Redis when given (limits then hold across instances), else in this process. */
-export function createFailureLimiter(limit: FailureLimit, redis: Redis | undefined, keyPrefix: string): FailureLimiter {
-  const options = { keyPrefix: `${keyPrefix}fail-${limit.name}`, points: limit.points, duration: limit.windowSeconds,
+export function createFailureLimiter(limit: FailureLimit, counters: FailureCounters): FailureLimiter {
+  const options = { keyPrefix: `${counters.keyPrefix}fail-${limit.name}`, points: limit.points, duration: limit.windowSeconds,
     blockDuration: limit.blockSeconds };
-  const limiter: RateLimiterAbstract = redis ? new RateLimiterRedis({ ...options, storeClient: redis }) : new RateLimiterMemory(options);
+  const limiter: RateLimiterAbstract = counters.redis ? new RateLimiterRedis({ ...options, storeClient: counters.redis })
+    : counters.store ? new RateLimiterCounterStore(options, counters.store)
+    : new RateLimiterMemory(options);
   const secondsLeft = (state: RateLimiterRes | null) =>
     state && state.consumedPoints >= limit.points ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
-  const counters: FailureLimiter = {
+  const failureLimiter: FailureLimiter = {
     retryAfter: async (key) => secondsLeft(await limiter.get(hashed(key))),
     async recordFailure(key) {
       try {
@@ -44,6 +95,7 @@ export function createFailureLimiter(limit: FailureLimit, redis: Redis | undefin
       await limiter.delete(hashed(key));
     },
   };
-  // In Redis mode the counters are in Redis: its outage is a 503, like any store's.
-  return redis ? guardStore('redis', counters, isRedisUnavailable) : counters;
+  // In Redis mode the counters are in Redis: its outage is a 503, like any store's (the SQLite
+  // store comes guarded from open-stores.ts).
+  return counters.redis ? guardStore('redis', failureLimiter, isRedisUnavailable) : failureLimiter;
 }

@@ -175,6 +175,27 @@ export interface RevocationStore {
   listRevocationsSince(since: Date, limit: number): Promise<RevocationEventRecord[]>;
 }
 
+/** A failure count, live until `expiresAt` (epoch milliseconds). */
+export interface FailureCount {
+  points: number;
+  expiresAt: number;
+}
+
+/**
+ * Counters for the failure limiters (src/shared/failure-limiter.ts), which decide what a count
+ * means; the store only counts. Keys are opaque (already hashed).
+ */
+export interface FailureCounterStore {
+  /** Atomic: adds `points` to the live count, or starts one expiring at `expiresAt`; returns the count after. */
+  incrementFailureCount(key: string, points: number, expiresAt: number): Promise<FailureCount>;
+  /** Sets the count and its expiry, whatever was there. */
+  replaceFailureCount(key: string, points: number, expiresAt: number): Promise<FailureCount>;
+  /** The live count, if any. */
+  findFailureCount(key: string): Promise<FailureCount | undefined>;
+  /** True when there was a count to delete. */
+  deleteFailureCount(key: string): Promise<boolean>;
+}
+
 /** Everything the durable store (MongoDB or SQLite) keeps. */
 export interface DurableStores {
   revocations: RevocationStore;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { DatabaseSync } from 'node:sqlite';
-import type { ArtifactStore, DurableStores, StoreConnection } from './contract.ts';
+import type { ArtifactStore, DurableStores, FailureCounterStore, StoreConnection } from './contract.ts';
 import { createSqliteStores } from './sqlite/create-sqlite-stores.ts';
 import { openMongo } from './mongo/open-mongo.ts';
 import { openRedis } from './redis/open-redis.ts';
@@ -29,6 +29,8 @@ export interface Stores {
   connections: StoreConnection[];
   redis: Redis | undefined;
   sqlite: DatabaseSync | undefined;
+  /** SQLite mode: the sign-in failure counters, shared by the processes on one DATA_DIR. */
+  failureCounters: FailureCounterStore | undefined;
 }
 
 export interface StoreSettings {
@@ -45,6 +47,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
   try {
     let durable: DurableStores;
     let sqlite: DatabaseSync | undefined;
+    let failureCounters: FailureCounterStore | undefined;
     if (settings.mongodbUri) {
       const mongo = await openMongo(settings.mongodbUri);
       connections.push(mongo.connection);
@@ -54,6 +57,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
       connections.push(stores.connection);
       durable = guardDurable('sqlite', stores, isSqliteUnavailable);
       sqlite = stores.db;
+      failureCounters = guardStore('sqlite', stores.failureCounters, isSqliteUnavailable);
     }
     let shortLived = durable.artifacts;
     let redis: Redis | undefined;
@@ -63,7 +67,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
       redis = opened.redis;
       shortLived = guardStore('redis', createRedisArtifactStore(redis, settings.redisKeyPrefix), isRedisUnavailable);
     }
-    return { durable, shortLived, connections, redis, sqlite };
+    return { durable, shortLived, connections, redis, sqlite, failureCounters };
   } catch (error) {
     await closeConnections(connections);
     throw error;

@@ -1,7 +1,8 @@
 /**
  * A store that cannot be reached (Redis or MongoDB down, SQLite locked past its timeout). Shaped
  * like an OAuth error so that oidc-provider and our error handler both answer 503
- * `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of a 500; nothing was written.
+ * `temporarily_unavailable` (RFC 6749 §4.1.2.1) instead of a 500. Nothing was written, except that
+ * a Redis command that timed out waiting for its reply may still have been applied.
  */
 export class StoreUnavailableError extends Error {
   readonly status = 503;
@@ -23,30 +24,37 @@ export type UnavailabilityTest = (error: unknown) => boolean;
 const messageOf = (error: unknown) => (error instanceof Object && 'message' in error ? String(error.message) : '');
 const nameOf = (error: unknown) => (error instanceof Object && 'name' in error ? String(error.name) : '');
 
-/** ioredis: the connection is down or a command gave up waiting for it. */
+/** ioredis: the connection is down, or a command gave up waiting for it or for its reply (commandTimeout). */
 export const isRedisUnavailable: UnavailabilityTest = (error) =>
   nameOf(error) === 'MaxRetriesPerRequestError'
-  || /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable/.test(messageOf(error));
+  || /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable|^Command timed out$/.test(messageOf(error));
 
 /** The MongoDB driver: no server reachable, or the connection dropped. */
 export const isMongoUnavailable: UnavailabilityTest = (error) =>
   /^Mongo(Network|NetworkTimeout|ServerSelection|NotConnected|TopologyClosed)Error$/.test(nameOf(error));
 
-/** SQLite: SQLITE_BUSY / SQLITE_LOCKED after the busy timeout (another process holds the lock). */
+/** SQLite: SQLITE_BUSY / SQLITE_LOCKED (another connection holds the lock; the refused statement wrote nothing). */
 export const isSqliteUnavailable: UnavailabilityTest = (error) =>
   [5, 6].includes(Number((error as { errcode?: number } | null)?.errcode) & 0xff);
 
 /** The same store, whose methods turn the backend's connectivity errors into StoreUnavailableError. */
 export function guardStore<T extends object>(store: string, target: T, isUnavailable: UnavailabilityTest): T {
-  const guarded: Record<string, unknown> = {};
+  return wrapStoreMethods(target, (call) => async (...args) => {
+    try {
+      return await call(...args);
+    } catch (error) {
+      throw isUnavailable(error) ? new StoreUnavailableError(store, error) : error;
+    }
+  });
+}
+
+type StoreMethod = (...args: unknown[]) => Promise<unknown>;
+
+/** The same store, each of its (async) methods replaced by `wrap(method)`. */
+export function wrapStoreMethods<T extends object>(target: T, wrap: (method: StoreMethod) => StoreMethod): T {
+  const wrapped: Record<string, unknown> = {};
   for (const [name, member] of Object.entries(target)) {
-    guarded[name] = typeof member !== 'function' ? member : async (...args: unknown[]) => {
-      try {
-        return await (member as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      } catch (error) {
-        throw isUnavailable(error) ? new StoreUnavailableError(store, error) : error;
-      }
-    };
+    wrapped[name] = typeof member === 'function' ? wrap((member as StoreMethod).bind(target)) : member;
   }
-  return guarded as T;
+  return wrapped as T;
 }

@@ -8,6 +8,7 @@ describe('store unavailability', () => {
     [isRedisUnavailable, named('MaxRetriesPerRequestError'), true],
     [isRedisUnavailable, new Error('Connection is closed.'), true],
     [isRedisUnavailable, new Error('connect ECONNREFUSED 127.0.0.1:6379'), true],
+    [isRedisUnavailable, new Error('Command timed out'), true],
     [isRedisUnavailable, new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), false],
     [isMongoUnavailable, named('MongoServerSelectionError'), true],
     [isMongoUnavailable, named('MongoNetworkError'), true],

@@ -2,13 +2,22 @@ import { Redis } from 'ioredis';
 import type { StoreConnection } from '../contract.ts';
 
 /**
- * Connects to Redis. Commands fail fast while Redis is down (no offline queue, one retry) so that
- * requests get a 503 instead of hanging; ioredis keeps reconnecting in the background.
+ * No command waits more than this for its reply, whether Redis is down, unreachable or stalled
+ * (a paused process, a long-running script): the request then gets a 503 in bounded time.
+ */
+const COMMAND_TIMEOUT_MS = 1000;
+
+/**
+ * Connects to Redis; ioredis keeps reconnecting in the background. A command issued while the
+ * connection is down waits in the offline queue for the reconnection (a brief restart goes
+ * unnoticed), but no longer than COMMAND_TIMEOUT_MS nor past one failed reconnection attempt
+ * (maxRetriesPerRequest): then it fails and the request gets a 503 instead of hanging.
  */
 export function openRedis(url: string): { redis: Redis; connection: StoreConnection } {
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: true,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     connectTimeout: 5000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),

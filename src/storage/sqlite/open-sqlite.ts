@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { MODELS_KEPT_BY_HASHING_MIGRATION } from '../pre-hashing-artifacts.ts';
+import { isSqliteUnavailable } from '../store-unavailable.ts';
 
 // node:sqlite is loaded at call time so that importing this module costs nothing
 // (and so that test runners that do not know the prefix-only module can still load it).
@@ -104,19 +105,43 @@ const SCHEMA_V5 = `
 DELETE FROM oidc_artifacts WHERE model NOT IN (${MODELS_KEPT_BY_HASHING_MIGRATION.map((model) => `'${model}'`).join(', ')});
 `;
 
+// v6: failure counters of the sign-in and second-factor limiters (src/shared/failure-limiter.ts), so
+// that a lockout holds across restarts and across the processes sharing the file (NIST SP 800-63B §5.2.2).
+const SCHEMA_V6 = `
+CREATE TABLE failure_counters (
+  key TEXT PRIMARY KEY,
+  points INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX failure_counters_expiry ON failure_counters (expires_at);
+`;
+
 /** In order; index i brings user_version i to i + 1. Exported so tests can build an older file. */
-export const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+export const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+
+/** How long a write may wait for another connection's write lock before it is refused. */
+export const LOCK_WAIT_MS = 5000;
 
 /**
  * Opens (creating if needed) the SQLite file. WAL lets several processes on one machine share it:
- * readers never block the writer, and busy_timeout makes a writer wait for another's lock
- * instead of failing at once.
+ * readers never block the writer. A writer meeting another's lock fails at once (busy_timeout 0):
+ * node:sqlite is synchronous, and SQLite's busy handler would sleep on the event loop, stalling
+ * every request of the process; the stores wait between attempts instead (retry-while-locked.ts).
+ * Only the schema migration, before the server listens, waits inside SQLite, and for LOCK_WAIT_MS at most.
  */
 export function openSqliteDatabase(file: string): DatabaseSync {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file, { timeout: 5000 });
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-  migrate(db);
+  const db = new Database(file, { timeout: LOCK_WAIT_MS });
+  try {
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    if (!isSqliteUnavailable(error)) throw error;
+    throw new Error(`${file} stayed locked by another connection for ${LOCK_WAIT_MS} ms; the schema could not be checked`,
+      { cause: error });
+  }
+  db.exec('PRAGMA busy_timeout = 0');
   return db;
 }
 
