@@ -15,6 +15,7 @@ import type { AdapterStores } from './oidc/adapter.ts';
 import { createAccountLinks, type AccountFlowDeps } from './accounts/account-flows.ts';
 import { createLoginThrottle } from './accounts/login-throttle.ts';
 import { createMailer } from './mail/mailer.ts';
+import { createMailQueue } from './mail/mail-queue.ts';
 import { createAccountMail } from './mail/account-mail.ts';
 import type { SecondFactorDeps } from './mfa/second-factor.ts';
 import { createMfaLimits } from './mfa/mfa-limits.ts';
@@ -26,7 +27,10 @@ export interface RunningServer {
   url: string;
   server: Server;
   services: Services;
-  /** Graceful stop: readiness fails, new connections are refused, in-flight requests finish, stores close. */
+  /**
+   * Graceful stop: readiness fails, new connections are refused, in-flight requests finish, queued
+   * mail goes out, stores close.
+   */
   stop(): Promise<void>;
 }
 
@@ -38,7 +42,8 @@ export async function startServer(config: Config, logger: Logger, options: { hos
   try {
     const keyring = await services.keyrings.load();
     const renderer = createRenderer();
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger });
+    const mailQueue = createMailQueue(
+      createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger }), logger);
     const adapterStores: AdapterStores = {
       shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
       oidcScopes: services.catalog.oidcScopes, artifactIdKey: services.artifactIdKey,
@@ -47,7 +52,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
       tokens: stores.durable.artifacts,
-      mail: createAccountMail(mailer, renderer),
+      mail: createAccountMail(mailQueue, renderer),
       sessions: createAccountSessions(adapterStores, [ACCOUNT_CLIENT_ID]),
       links: createAccountLinks(config.issuer),
     };
@@ -100,6 +105,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     const stop = () => {
       stopping ??= (async () => {
         readiness.isAcceptingTraffic = false;
+        const graceEnds = Date.now() + config.shutdownGraceSeconds * 1000;
         clearInterval(cleanup);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -109,6 +115,9 @@ export async function startServer(config: Config, logger: Logger, options: { hos
         await closed;
         clearTimeout(deadline);
         clearInterval(idleSweep);
+        // The last requests' mail still goes out, within what is left of the same grace period (at
+        // least a second); the queue logs what it could not deliver.
+        await mailQueue.drain(Math.max(1000, graceEnds - Date.now()));
         await closeConnections(stores.connections);
       })();
       return stopping;

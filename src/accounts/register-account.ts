@@ -1,13 +1,15 @@
 import { isAppError } from '../shared/app-error.ts';
 import { createAccount } from './create-account.ts';
 import { issueOneTimeToken } from './one-time-token.ts';
-import { findAccountByTypedEmail, normalizeEmail } from './account-rules.ts';
+import { hashPassword } from './password-hash.ts';
+import { checkPasswordRules, findAccountByTypedEmail, normalizeEmail } from './account-rules.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
 /**
  * Registers an unconfirmed account and mails the confirmation link. An address that already has
- * an account gets a mail saying so instead, and the caller sees the same answer either way
- * (ASVS 5 6.3.8: no account enumeration at sign-up).
+ * an account gets a mail saying so instead, and the caller sees the same answer, after the same
+ * time, either way (ASVS 5 6.3.8: no account enumeration at sign-up). Mail leaves through a queue,
+ * so neither path waits for its delivery.
  */
 export async function registerAccount(
   deps: AccountFlowDeps,
@@ -16,10 +18,14 @@ export async function registerAccount(
   interaction?: string,
 ): Promise<void> {
   const email = normalizeEmail(input.email);
+  // Before the lookup: a refused password must be refused for a taken address too.
+  checkPasswordRules(input.password, { minLength: deps.passwordMinLength, email });
   const existing = await deps.accounts.findAccountByEmail(email);
   if (existing) {
-    await deps.mail.send('account_exists', email, context.locale, deps.links.forgotPassword());
+    // The argon2id hash is most of a new account's cost; paying it here keeps the two paths even.
+    await hashPassword(input.password);
     await deps.audit.record({ type: 'account.register_existing', actor: { kind: 'account', id: null }, subject: existing.id, ip: context.ip });
+    await deps.mail.send('account_exists', email, context.locale, deps.links.forgotPassword());
     return;
   }
   try {
@@ -38,8 +44,9 @@ export async function registerAccount(
 
 async function sendVerificationMail(deps: AccountFlowDeps, accountId: string, email: string, context: RequestContext,
   interaction?: string) {
-  const token = await issueOneTimeToken(deps.tokens, 'verify_email', { accountId, email });
-  await deps.mail.send('verify_email', email, context.locale, deps.links.verifyEmail(token, interaction));
+  // The token is issued with the mail, off the request path: a new address costs no more than a taken one.
+  await deps.mail.send('verify_email', email, context.locale,
+    async () => deps.links.verifyEmail(await issueOneTimeToken(deps.tokens, 'verify_email', { accountId, email }), interaction));
 }
 
 /**

@@ -5,7 +5,10 @@ import { issueOneTimeToken, peekOneTimeToken, redeemOneTimeToken } from './one-t
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 import { accountActor } from '../audit/audit-log.ts';
 
-/** Mails a reset link when the account exists; the caller answers the same either way. */
+/**
+ * Mails a reset link when the account exists; the caller answers the same, after the same time,
+ * either way (ASVS 5 6.3.8): the token is issued with the mail, off the request path.
+ */
 export async function requestPasswordReset(deps: AccountFlowDeps, rawEmail: string, context: RequestContext): Promise<void> {
   const account = await findAccountByTypedEmail(deps.accounts, rawEmail);
   await deps.audit.record({
@@ -13,8 +16,8 @@ export async function requestPasswordReset(deps: AccountFlowDeps, rawEmail: stri
     outcome: account ? 'success' : 'failure',
   });
   if (!account || account.disabled) return;
-  const token = await issueOneTimeToken(deps.tokens, 'reset_password', { accountId: account.id, email: account.email });
-  await deps.mail.send('reset_password', account.email, context.locale, deps.links.resetPassword(token));
+  await deps.mail.send('reset_password', account.email, context.locale, async () =>
+    deps.links.resetPassword(await issueOneTimeToken(deps.tokens, 'reset_password', { accountId: account.id, email: account.email })));
 }
 
 export const isResetLinkUsable = async (deps: AccountFlowDeps, token: string) =>

@@ -132,14 +132,24 @@ export function loadConfig(env: Env = process.env, configDir = DEFAULT_CONFIG_DI
   const mongodbUri = nonEmpty(env, 'MONGODB_URI');
   const redisUrl = nonEmpty(env, 'REDIS_URL');
   const smtpUrl = nonEmpty(env, 'SMTP_URL');
+  const issuer = parseIssuer(nonEmpty(env, 'ISSUER') ?? `http://localhost:${settings.port}`, nodeEnv);
+  const mailOutboxSetting = nonEmpty(env, 'MAIL_OUTBOX');
+  const mailOutbox = mailOutboxSetting !== undefined && parseBoolean('MAIL_OUTBOX', mailOutboxSetting);
+  // The outbox keeps every mail, live links included, in files on the server and reaches no one:
+  // a production server without SMTP is a mistake unless chosen on purpose.
+  if (smtpUrl === undefined && nodeEnv === 'production' && !mailOutbox) {
+    throw new ConfigError('SMTP_URL',
+      'is required when NODE_ENV=production (or set MAIL_OUTBOX=true to write mail to DATA_DIR/outbox on purpose)');
+  }
 
   return {
     ...settings,
     nodeEnv,
-    issuer: parseIssuer(nonEmpty(env, 'ISSUER') ?? `http://localhost:${settings.port}`, nodeEnv),
+    issuer,
     mongodbUri: mongodbUri && parseUrl('MONGODB_URI', mongodbUri, ['mongodb:', 'mongodb+srv:']),
     redisUrl: redisUrl && parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']),
     smtpUrl: smtpUrl && parseUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']),
+    mailOutbox,
     secretKey,
     scopes: parseOrThrow(scopeCatalogSchema, readJson(join(configDir, 'scopes.json')), join(configDir, 'scopes.json')),
     roles: parseOrThrow(roleCatalogSchema, readJson(join(configDir, 'roles.json')), join(configDir, 'roles.json')),

@@ -84,6 +84,8 @@ export type Config = Settings & {
   mongodbUri: string | undefined;
   redisUrl: string | undefined;
   smtpUrl: string | undefined;
+  /** MAIL_OUTBOX: the file outbox (no SMTP) chosen on purpose, which production otherwise refuses. */
+  mailOutbox: boolean;
   secretKey: string | undefined;
   scopes: ScopeCatalog;
   roles: RoleCatalog;

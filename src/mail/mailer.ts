@@ -5,6 +5,8 @@ import nodemailer from 'nodemailer';
 import type { Logger } from '../shared/logger.ts';
 
 export interface MailMessage {
+  /** Which mail this is (e.g. `verify_email`), for log lines that must not carry its content. */
+  template: string;
   to: string;
   subject: string;
   text: string;
@@ -12,8 +14,7 @@ export interface MailMessage {
 }
 
 export interface Mailer {
-  /** `link` is logged when the mail goes to the outbox (development), never with SMTP. */
-  send(message: MailMessage, link?: string): Promise<void>;
+  send(message: MailMessage): Promise<void>;
 }
 
 /** SMTP when SMTP_URL is set; otherwise each mail becomes DATA_DIR/outbox/<time>-<id>.eml and a log line. */
@@ -22,19 +23,21 @@ export function createMailer(options: { smtpUrl: string | undefined; from: strin
   if (options.smtpUrl) {
     const transport = nodemailer.createTransport(options.smtpUrl);
     return {
-      async send(message) {
+      async send({ template: _template, ...message }) {
         await transport.sendMail({ from, ...message });
       },
     };
   }
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
-    async send(message, link) {
+    async send({ template, ...message }) {
       const info = await transport.sendMail({ from, ...message });
       await mkdir(options.outboxDir, { recursive: true });
       const file = join(options.outboxDir, `${Date.now()}-${randomBytes(4).toString('hex')}.eml`);
       await writeFile(file, info.message as Buffer, { mode: 0o600 });
-      logger.info({ to: message.to, subject: message.subject, file, link }, 'mail written to the outbox (no SMTP_URL)');
+      // The file, not the link: a log line with a live verification or reset token would hand the
+      // account to whoever reads the logs (ASVS 5 16.2.5, no sensitive data in logs).
+      logger.info({ template, to: message.to, subject: message.subject, file }, 'mail written to the outbox (no SMTP_URL)');
     },
   };
 }

@@ -182,11 +182,15 @@ describe('login throttling', () => {
 describe('password reset', () => {
   it('answers the same for unknown addresses and sends nothing', async () => {
     const jar = new CookieJar();
-    const before = (await readOutbox(server.dataDir)).length;
     const response = await submit(jar, `${server.issuer}/forgot-password`, '/forgot-password', { email: 'ghost@example.test' });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/forgot-password/sent');
-    expect((await readOutbox(server.dataDir)).length).toBe(before);
+    // Mail leaves through a queue after the answer: once a later request's mail is out, the
+    // earlier one would be too.
+    await createAccount(server.services.accountDeps, { email: 'known@example.test', password: 'known passphrase', emailVerified: true }, actor);
+    await submit(jar, `${server.issuer}/forgot-password`, '/forgot-password', { email: 'known@example.test' });
+    await lastMailTo(server.dataDir, 'known@example.test', /Reset/);
+    expect((await readOutbox(server.dataDir)).filter((mail) => mail.to === 'ghost@example.test')).toEqual([]);
   });
 
   it('a reset link works once; afterwards the old password and the old refresh tokens fail, and a notice is mailed', async () => {

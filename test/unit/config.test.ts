@@ -1,11 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/load-config.ts';
 
+// Everything production requires except mail.
+const PRODUCTION = { NODE_ENV: 'production', ISSUER: 'https://id.example.com', SECRET_KEY: 'k'.repeat(32) };
+
 describe('loadConfig', () => {
   it('defaults: port 3000, issuer on localhost, ./data, no external stores', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 3000, issuer: 'http://localhost:3000', nodeEnv: 'development',
-      mongodbUri: undefined, redisUrl: undefined, logLevel: 'info', trustProxy: false });
+      mongodbUri: undefined, redisUrl: undefined, smtpUrl: undefined, mailOutbox: false, logLevel: 'info', trustProxy: false });
     expect(config.dataDir).toMatch(/\/data$/);
   });
 
@@ -26,6 +29,10 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL: must start with redis:// or rediss://'],
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI: must start with mongodb:// or mongodb+srv://'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: must be true or false (got "maybe")'],
+    [{ MAIL_OUTBOX: 'sometimes' }, 'MAIL_OUTBOX: must be true or false (got "sometimes")'],
+    [{ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL: must start with smtp:// or smtps://'],
+    [{ ...PRODUCTION }, 'SMTP_URL: is required when NODE_ENV=production (or set MAIL_OUTBOX=true to write mail to DATA_DIR/outbox on purpose)'],
+    [{ ...PRODUCTION, MAIL_OUTBOX: 'false' }, 'SMTP_URL: is required when NODE_ENV=production'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV: must be development, production or test (got "staging")'],
   ])('%j stops with a line naming the variable', (env, message) => {
@@ -33,7 +40,11 @@ describe('loadConfig', () => {
   });
 
   it('accepts a production setup', () => {
-    const config = loadConfig({ NODE_ENV: 'production', ISSUER: 'https://id.tokenim.example/', SECRET_KEY: 's'.repeat(40) });
-    expect(config.issuer).toBe('https://id.tokenim.example');
+    const config = loadConfig({ ...PRODUCTION, ISSUER: 'https://id.tokenim.example/', SMTP_URL: 'smtps://mail.tokenim.example' });
+    expect(config).toMatchObject({ issuer: 'https://id.tokenim.example', smtpUrl: 'smtps://mail.tokenim.example', mailOutbox: false });
+  });
+
+  it('accepts production without SMTP when MAIL_OUTBOX=true says the outbox is meant', () => {
+    expect(loadConfig({ ...PRODUCTION, MAIL_OUTBOX: 'true' })).toMatchObject({ smtpUrl: undefined, mailOutbox: true });
   });
 });
