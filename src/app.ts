@@ -47,9 +47,10 @@ export function createApp(deps: AppDeps): Koa {
     createSignupRoutes({ flows: deps.flows, renderer: deps.renderer }),
     createRevocationRoutes(deps.revocationRoutes),
   ];
-  const accountDeps = { provider: deps.provider, flows: deps.flows, catalog: deps.catalog, renderer: deps.renderer, issuer: deps.issuer };
+  const accountDeps = { provider: deps.provider, flows: deps.flows, catalog: deps.catalog, renderer: deps.renderer, issuer: deps.issuer,
+    secondFactor: deps.secondFactor };
   // The security routes first: /account's own router would otherwise see /account/security/… too.
-  routers.push(createSecurityRoutes({ ...accountDeps, secondFactor: deps.secondFactor }), createAccountRoutes(accountDeps));
+  routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(mount(deps.provider));
   return app;

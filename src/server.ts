@@ -9,7 +9,8 @@ import { deleteOldSqliteRevocations } from './storage/sqlite/sqlite-revocations.
 import { deleteExpiredSqliteFailureCounts } from './storage/sqlite/sqlite-failure-counters.ts';
 import { isSqliteUnavailable } from './storage/store-unavailable.ts';
 import { join } from 'node:path';
-import { ACCOUNT_CLIENT_ID, createProvider } from './oidc/create-provider.ts';
+import { createProvider } from './oidc/create-provider.ts';
+import { ACCOUNT_CLIENT_ID } from './oidc/constants.ts';
 import { createAccountSessions } from './oidc/account-sessions.ts';
 import type { AdapterStores } from './oidc/adapter.ts';
 import { createAccountLinks, type AccountFlowDeps } from './accounts/account-flows.ts';

@@ -7,7 +7,6 @@ import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
 import { issueOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
-
 export async function updateProfile(deps: AccountFlowDeps, account: AccountRecord, input: { name: string }, context: RequestContext) {
   const name = input.name.trim();
   if (name.length > 200) throw new AppError('invalid_name', 'a name can have at most 200 characters');
@@ -22,7 +21,18 @@ export async function checkCurrentPassword(account: AccountRecord, password: str
   }
 }
 
-/** Needs the current password; ends every other session of the account (ASVS 5 7.4.3). */
+/**
+ * After a credential changes (password change or reset): every session but `exceptSessionUid`
+ * ends, and every app's grant is revoked with its refresh tokens, publishing the revocation event
+ * so resource servers drop live access tokens at once (ASVS 5 7.4.3; RFC 9700 §4.14.2).
+ */
+export async function signOutEverywhere(deps: AccountFlowDeps, accountId: string, exceptSessionUid?: string) {
+  const sessionsEnded = await deps.sessions.endSessions(accountId, exceptSessionUid);
+  const grantsRevoked = await deps.sessions.revokeAllConnectedApps(accountId);
+  return { sessionsEnded, grantsRevoked };
+}
+
+/** Needs the current password; the other sessions and every app's tokens end (signOutEverywhere). */
 export async function changePassword(
   deps: AccountFlowDeps,
   account: AccountRecord,
@@ -32,9 +42,9 @@ export async function changePassword(
   await checkCurrentPassword(account, input.currentPassword);
   checkPasswordRules(input.newPassword, { minLength: deps.passwordMinLength, email: account.email });
   await deps.accounts.updateAccountById(account.id, { passwordHash: await hashPassword(input.newPassword), updatedAt: new Date() });
-  const ended = await deps.sessions.endSessions(account.id, input.sessionUid);
+  const ended = await signOutEverywhere(deps, account.id, input.sessionUid);
   await deps.audit.record({
-    type: 'password.changed', actor: accountActor(account), subject: account.id, ip: context.ip, details: { sessionsEnded: ended },
+    type: 'password.changed', actor: accountActor(account), subject: account.id, ip: context.ip, details: ended,
   });
   await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());
 }
@@ -52,7 +62,9 @@ export async function requestEmailChange(
   await checkCurrentPassword(account, input.currentPassword);
   const email = normalizeEmail(input.newEmail);
   if (email === account.email) throw new AppError('email_unchanged', 'this is already your email address');
-  const token = await issueOneTimeToken(deps.tokens, 'change_email', { accountId: account.id, email, previousEmail: account.email });
+  // A new request supersedes the pending ones: only the latest link changes the address.
+  const token = await issueOneTimeToken(deps.tokens, 'change_email', { accountId: account.id, email, previousEmail: account.email },
+    { supersede: true });
   await deps.mail.send('confirm_new_email', email, context.locale, deps.links.confirmEmailChange(token));
   await deps.mail.send('email_changed', account.email, context.locale, deps.links.account(), { email });
   await deps.audit.record({ type: 'account.email_change_requested', actor: accountActor(account), subject: account.id, ip: context.ip });
@@ -74,5 +86,12 @@ export async function confirmEmailChange(deps: AccountFlowDeps, token: string, c
     type: 'account.email_changed', actor: accountActor(account), subject: account.id, ip: context.ip,
     details: { from: account.email, to: payload.email },
   });
+  return true;
+}
+
+/** "Remove access" on /account: the app's grant of this person is revoked (false when it is not theirs). */
+export async function removeConnectedApp(deps: AccountFlowDeps, account: AccountRecord, grantId: string, context: RequestContext) {
+  if (!(await deps.sessions.revokeConnectedApp(account.id, grantId))) return false;
+  await deps.audit.record({ type: 'grant.revoked', actor: accountActor(account), subject: account.id, ip: context.ip, details: { grantId } });
   return true;
 }

@@ -23,7 +23,13 @@ export async function issueOneTimeToken(
   store: ArtifactStore,
   purpose: TokenPurpose,
   payload: ArtifactPayload & { accountId: string },
+  options: { supersede?: boolean } = {},
 ): Promise<string> {
+  // `supersede`: the account's earlier links of this purpose stop working (only the latest counts).
+  if (options.supersede) {
+    const pending = await store.listByAccountId(MODELS[purpose], payload.accountId);
+    await Promise.all(pending.map(({ id }) => store.destroy(MODELS[purpose], id)));
+  }
   const token = randomBytes(32).toString('base64url');
   await store.upsert(MODELS[purpose], idOf(token), { ...payload, iat: Math.floor(Date.now() / 1000) }, TOKEN_LIFETIME_SECONDS[purpose]);
   return token;

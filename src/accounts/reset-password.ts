@@ -4,6 +4,7 @@ import { checkPasswordRules, findAccountByTypedEmail } from './account-rules.ts'
 import { issueOneTimeToken, peekOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 import { accountActor } from '../audit/audit-log.ts';
+import { signOutEverywhere } from './manage-account.ts';
 
 /**
  * Mails a reset link when the account exists; the caller answers the same, after the same time,
@@ -41,11 +42,8 @@ export async function resetPassword(deps: AccountFlowDeps, token: string, passwo
   await deps.accounts.updateAccountById(account.id, {
     passwordHash: await hashPassword(password), emailVerified: true, updatedAt: new Date(),
   });
-  const [sessions, apps] = [await deps.sessions.endSessions(account.id), await deps.sessions.revokeAllConnectedApps(account.id)];
-  await deps.audit.record({
-    type: 'password.reset', actor: accountActor(account), subject: account.id, ip: context.ip,
-    details: { sessionsEnded: sessions, grantsRevoked: apps },
-  });
+  const ended = await signOutEverywhere(deps, account.id);
+  await deps.audit.record({ type: 'password.reset', actor: accountActor(account), subject: account.id, ip: context.ip, details: ended });
   await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());
   return account;
 }

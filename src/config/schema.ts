@@ -19,7 +19,10 @@ export const settingsSchema = z
         authorizationCodeSeconds: seconds,
         idTokenSeconds: seconds,
         interactionSeconds: seconds,
+        // Idle lifetime: each use of the session extends it up to this much.
         sessionSeconds: seconds,
+        // Absolute lifetime from sign-in, however often the session is used (ASVS 5 7.3.2).
+        sessionAbsoluteSeconds: seconds,
         refreshTokenSeconds: seconds,
         grantSeconds: seconds,
       })

@@ -1,18 +1,17 @@
 import Router from '@koa/router';
-import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type Provider from 'oidc-provider';
-import type { AccountRecord } from '../storage/contract.ts';
 import type { AccountFlowDeps } from '../accounts/account-flows.ts';
 import type { PermissionCatalog, Locale } from '../permissions/catalog.ts';
-import { changePassword, confirmEmailChange, requestEmailChange, updateProfile } from '../accounts/manage-account.ts';
+import { changePassword, confirmEmailChange, removeConnectedApp, requestEmailChange, updateProfile } from '../accounts/manage-account.ts';
 import { PASSWORD_RECOMMENDED_LENGTH } from '../accounts/account-rules.ts';
-import { ACCOUNT_CLIENT_ID, accountCallbackUrl } from '../oidc/create-provider.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { field, formBody, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
-import { accountActor } from '../audit/audit-log.ts';
+import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
+import type { SignedIn } from '../accounts/sign-in-state.ts';
+import { requireSignedIn, signedInOf } from './koa-signed-in.ts';
 
 export interface AccountRouteDeps {
   provider: Provider;
@@ -20,52 +19,17 @@ export interface AccountRouteDeps {
   catalog: PermissionCatalog;
   renderer: Renderer;
   issuer: string;
+  secondFactor: SignInPolicyDeps;
 }
+
+/** The signed-in check of the account pages (src/http/koa-signed-in.ts); POSTs that fail it go back to /account. */
+export const accountSignIn = (deps: AccountRouteDeps) =>
+  requireSignedIn({ provider: deps.provider, accounts: deps.flows.accounts, secondFactor: deps.secondFactor, issuer: deps.issuer }, '/account');
 
 const profileForm = z.object({ name: field(200) });
 const passwordForm = z.object({ current_password: passwordField(), password: passwordField() });
 const emailForm = z.object({ email: field(320), current_password: passwordField() });
 const SAVED = new Set(['profile', 'password', 'email', 'app_revoked']);
-
-export interface SignedIn {
-  account: AccountRecord;
-  sessionUid: string;
-}
-
-/** The person signed in at the provider (the same session every app's sign-in uses), if any. */
-async function signedIn(deps: AccountRouteDeps, ctx: Context): Promise<SignedIn | undefined> {
-  const session = await deps.provider.Session.get(ctx);
-  if (!session.accountId) return undefined;
-  const account = await deps.flows.accounts.findAccountById(session.accountId);
-  return account && !account.disabled ? { account, sessionUid: session.uid } : undefined;
-}
-
-/**
- * Sends a person who is not signed in through the provider's sign-in as the first-party account
- * client; the callback only needs the session that sign-in leaves (the code is never redeemed).
- */
-function redirectToSignIn(deps: AccountRouteDeps, ctx: Context): void {
-  const params = new URLSearchParams({
-    client_id: ACCOUNT_CLIENT_ID,
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: accountCallbackUrl(deps.issuer),
-    state: ctx.path,
-    code_challenge: randomBytes(32).toString('base64url'),
-    code_challenge_method: 'S256',
-    ui_locales: ctx.state.locale as string,
-  });
-  ctx.redirect(`/auth?${params}`);
-}
-
-export async function requireSignedIn(deps: AccountRouteDeps, ctx: Context): Promise<SignedIn | undefined> {
-  const current = await signedIn(deps, ctx);
-  if (!current) {
-    if (ctx.method === 'POST') seeOther(ctx, '/account');
-    else redirectToSignIn(deps, ctx);
-  }
-  return current;
-}
 
 async function renderAccount(deps: AccountRouteDeps, ctx: Context, current: SignedIn, extra: Record<string, unknown> = {}, status = 200) {
   const locale = ctx.state.locale as Locale;
@@ -88,10 +52,9 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
   const csrf = csrfProtection();
   const { flows, renderer } = deps;
 
-  router.get('/', csrf, async (ctx) => {
-    const current = await requireSignedIn(deps, ctx);
-    if (current) await renderAccount(deps, ctx, current);
-  });
+  const signedIn = accountSignIn(deps);
+
+  router.get('/', csrf, signedIn, (ctx) => renderAccount(deps, ctx, signedInOf(ctx)));
 
   router.get('/callback', (ctx) => {
     if (typeof ctx.query.error === 'string') {
@@ -109,33 +72,27 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     schema: z.ZodType<Record<string, string>>,
     run: (current: SignedIn, form: Record<string, string>, ctx: Context) => Promise<string>,
   ) => async (ctx: Context) => {
-    const current = await requireSignedIn(deps, ctx);
-    if (!current) return;
+    const current = signedInOf(ctx);
     const form = parseForm(schema, ctx.request.body);
     await withFormErrors(ctx, renderer, async () => seeOther(ctx, `/account?saved=${await run(current, form, ctx)}`),
       (error, status) => renderAccount(deps, ctx, current, { error, switchTo: '/account' }, status));
   };
 
-  router.post('/profile', formBody, csrf, action(profileForm, async ({ account }, form, ctx) => {
+  router.post('/profile', formBody, csrf, signedIn, action(profileForm, async ({ account }, form, ctx) => {
     await updateProfile(flows, account, { name: form.name! }, requestContext(ctx));
     return 'profile';
   }));
-  router.post('/password', formBody, csrf, action(passwordForm, async ({ account, sessionUid }, form, ctx) => {
+  router.post('/password', formBody, csrf, signedIn, action(passwordForm, async ({ account, sessionUid }, form, ctx) => {
     await changePassword(flows, account, { currentPassword: form.current_password!, newPassword: form.password!, sessionUid },
       requestContext(ctx));
     return 'password';
   }));
-  router.post('/email', formBody, csrf, action(emailForm, async ({ account }, form, ctx) => {
+  router.post('/email', formBody, csrf, signedIn, action(emailForm, async ({ account }, form, ctx) => {
     await requestEmailChange(flows, account, { newEmail: form.email!, currentPassword: form.current_password! }, requestContext(ctx));
     return 'email';
   }));
-  router.post('/apps/:grantId/revoke', formBody, csrf, async (ctx) => {
-    const current = await requireSignedIn(deps, ctx);
-    if (!current) return;
-    if (await flows.sessions.revokeConnectedApp(current.account.id, String(ctx.params.grantId))) {
-      await flows.audit.record({ type: 'grant.revoked', actor: accountActor(current.account),
-        subject: current.account.id, ip: ctx.ip, details: { grantId: ctx.params.grantId } });
-    }
+  router.post('/apps/:grantId/revoke', formBody, csrf, signedIn, async (ctx) => {
+    await removeConnectedApp(flows, signedInOf(ctx).account, String(ctx.params.grantId), requestContext(ctx));
     seeOther(ctx, '/account?saved=app_revoked');
   });
 

@@ -5,9 +5,9 @@ import type Provider from 'oidc-provider';
 import type { AccountStore } from '../storage/contract.ts';
 import { accountActor, type AuditLog } from '../audit/audit-log.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
-import { authenticate } from '../accounts/authenticate.ts';
+import { signInWithPassword } from '../accounts/sign-in.ts';
 import { AppError } from '../shared/app-error.ts';
-import { ACR_PASSWORD } from '../oidc/create-provider.ts';
+import { ACR_PASSWORD } from '../oidc/constants.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
@@ -135,33 +135,11 @@ async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
     return showLogin(429, { error: t('login.too_many_attempts', { minutes: Math.ceil(seconds / 60) }) });
   };
 
-  // Throttled before the password is even checked (RFC 6585 §4: 429 with Retry-After).
-  const wait = await deps.throttle.retryAfter(form.email, ctx.ip);
-  if (wait > 0) return tooMany(wait);
-  const result = await authenticate(deps, form.email, form.password);
-  if (!result.ok) {
-    await deps.audit.record({
-      type: 'login.failed', actor: { kind: 'account', id: null }, clientId, ip: ctx.ip, outcome: 'failure',
-      details: { reason: result.reason },
-    });
-    const blockedFor = await deps.throttle.recordFailure(form.email, ctx.ip);
-    if (blockedFor > 0) return tooMany(blockedFor);
-    // One answer for an unknown email and a wrong password (no user enumeration).
-    return showLogin(401, { error: t('login.invalid_credentials') });
-  }
-  await deps.throttle.recordSuccess(form.email);
-  if (!result.account.emailVerified) {
-    // Only someone who knows the password learns the account is not activated yet.
-    await deps.audit.record({
-      type: 'login.failed', actor: accountActor(result.account), subject: result.account.id, clientId,
-      ip: ctx.ip, outcome: 'failure', details: { reason: 'email_not_verified' },
-    });
-    return showLogin(403, { error: t('login.not_activated'), offerResend: true });
-  }
-  await deps.audit.record({
-    type: 'login.succeeded', actor: accountActor(result.account), subject: result.account.id,
-    clientId, ip: ctx.ip, details: { amr: ['pwd'] },
-  });
+  const result = await signInWithPassword(deps, form, { ip: ctx.ip, clientId });
+  if (result.outcome === 'throttled') return tooMany(result.retryAfterSeconds);
+  // One answer for an unknown email and a wrong password (no user enumeration).
+  if (result.outcome === 'invalid_credentials') return showLogin(401, { error: t('login.invalid_credentials') });
+  if (result.outcome === 'not_activated') return showLogin(403, { error: t('login.not_activated'), offerResend: true });
   await finish(deps, ctx, { login: { accountId: result.account.id, amr: ['pwd'], acr: ACR_PASSWORD } }, false);
 }
 

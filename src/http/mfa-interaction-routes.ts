@@ -1,14 +1,15 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AccountRecord } from '../storage/contract.ts';
-import { ACR_MFA } from '../oidc/create-provider.ts';
+import { ACR_MFA } from '../oidc/constants.ts';
 import { confirmEnrolment, isMfaEnabled, startEnrolment, verifySecondFactor } from '../mfa/second-factor.ts';
 import { AppError } from '../shared/app-error.ts';
-import { field, parseForm, requestContext, seeOther, withFormErrors } from './forms.ts';
+import { field, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
 import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-routes.ts';
 import { accountActor } from '../audit/audit-log.ts';
 
 const codeForm = z.object({ code: field(64) });
+const enrolmentForm = z.object({ current_password: passwordField(), code: field(64) });
 
 async function accountOf(deps: InteractionDeps, interaction: Interaction): Promise<AccountRecord> {
   const account = await deps.accounts.findAccountById(interaction.session?.accountId ?? '');
@@ -82,9 +83,10 @@ export async function submitSecondFactor(deps: InteractionDeps, ctx: Context): P
 export async function submitEnrolment(deps: InteractionDeps, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(deps, ctx, 'mfa');
   const account = await accountOf(deps, interaction);
-  const { code } = parseForm(codeForm, ctx.request.body);
+  const form = parseForm(enrolmentForm, ctx.request.body);
   await withFormErrors(ctx, deps.renderer, async () => {
-    const codes = await confirmEnrolment(deps.secondFactor, account, code, requestContext(ctx));
+    const codes = await confirmEnrolment(deps.secondFactor, account, { password: form.current_password, code: form.code },
+      requestContext(ctx));
     const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, signedInWithBothFactors(account),
       { mergeWithLastSubmission: false });
     // No language switch on this page: reloading it would lose the codes, shown only this once.

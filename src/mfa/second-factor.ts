@@ -7,6 +7,7 @@ import { AppError } from '../shared/app-error.ts';
 import { open, seal } from '../crypto/secret-box.ts';
 import { checkCurrentPassword } from '../accounts/manage-account.ts';
 import { generateTotpSecret, matchTotpStep, totpQrSvg, totpUri } from './totp.ts';
+import { ACR_MFA } from '../oidc/constants.ts';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
 
 export interface SecondFactorDeps {
@@ -21,6 +22,15 @@ export interface SecondFactorDeps {
   recoveryKey: Buffer;
   /** API scopes that need a second factor whenever they are requested (config `mfa.requiredForScopes`). */
   scopesRequiringMfa: readonly string[];
+}
+
+/** What deciding whether a sign-in needs the second factor reads. */
+export type SignInPolicyDeps = Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>;
+
+/** What an app's authorization request asks of the sign-in (none of it for the account pages). */
+export interface SignInRequest {
+  acrValues: readonly string[];
+  scopes: readonly string[];
 }
 
 export interface Enrolment {
@@ -43,12 +53,11 @@ export async function isMfaEnabled(deps: Pick<SecondFactorDeps, 'mfa'>, accountI
  * names a permission configured to need it.
  */
 export async function needsSecondFactor(
-  deps: Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>,
+  deps: SignInPolicyDeps,
   account: Pick<AccountRecord, 'id' | 'roles'>,
-  request: { acrValues: string[]; scopes: string[] },
-  mfaAcr: string,
+  request: SignInRequest,
 ): Promise<boolean> {
-  return request.acrValues.includes(mfaAcr)
+  return request.acrValues.includes(ACR_MFA)
     || request.scopes.some((scope) => deps.scopesRequiringMfa.includes(scope))
     || deps.catalog.rolesRequireMfa(account.roles)
     || (await isMfaEnabled(deps, account.id));
@@ -74,11 +83,21 @@ function issueRecoveryCodes(deps: SecondFactorDeps) {
   return { codes, hashes: codes.map((code) => hashRecoveryCode(deps.recoveryKey, code)) };
 }
 
-/** Turns the factor on with its first correct code; returns the recovery codes (shown once). */
-export async function confirmEnrolment(deps: SecondFactorDeps, account: AccountRecord, code: string, context: RequestContext) {
+/**
+ * Turns the factor on with the current password and its first correct code; returns the recovery
+ * codes (shown once). The password keeps a stolen session from enrolling the thief's authenticator
+ * and locking the owner out (ASVS 5 6.4.3, as for turning it off).
+ */
+export async function confirmEnrolment(
+  deps: SecondFactorDeps,
+  account: AccountRecord,
+  input: { password: string; code: string },
+  context: RequestContext,
+) {
+  await checkCurrentPassword(account, input.password);
   const pending = await deps.mfa.findMfaByAccountId(account.id);
   if (!pending || pending.enabledAt) throw new AppError('mfa_enrolment_expired', 'start the two-factor set-up again');
-  const step = await matchTotpStep(open(deps.totpKey, pending.totpSecret, account.id), code.trim());
+  const step = await matchTotpStep(open(deps.totpKey, pending.totpSecret, account.id), input.code.trim());
   if (step === undefined) throw new AppError('mfa_code_wrong', 'the code is not right; check the time on your phone and try the current code');
   const { codes, hashes } = issueRecoveryCodes(deps);
   if (!(await deps.mfa.enableTotp(account.id, pending.totpSecret, step, hashes, new Date()))) {
@@ -105,10 +124,14 @@ export async function verifySecondFactor(
   const record = await deps.mfa.findMfaByAccountId(account.id);
   const input = code.trim();
   let result: SecondFactorResult = { ok: false };
+  // A right code whose time step was already used: a replay (RFC 6238 §5.2), recorded as one.
+  let isReplay = false;
   if (record?.enabledAt) {
     const step = await matchTotpStep(open(deps.totpKey, record.totpSecret, account.id), input.replace(/\s/g, ''));
     if (step !== undefined && (await deps.mfa.useTotpStep(account.id, step))) {
       result = { ok: true, method: 'totp' };
+    } else if (step !== undefined) {
+      isReplay = true;
     } else if (looksLikeRecoveryCode(input) && (await deps.mfa.useRecoveryCode(account.id, hashRecoveryCode(deps.recoveryKey, input)))) {
       result = { ok: true, method: 'recovery_code' };
       await deps.audit.record({ type: 'mfa.recovery_code_used', actor: accountActor(account), subject: account.id, ip: context.ip,
@@ -116,8 +139,8 @@ export async function verifySecondFactor(
     }
   }
   if (!result.ok) {
-    await deps.audit.record({ type: 'mfa.failed', actor: accountActor(account), subject: account.id, ip: context.ip,
-      clientId: context.clientId ?? null, outcome: 'failure' });
+    await deps.audit.record({ type: isReplay ? 'mfa.replayed' : 'mfa.failed', actor: accountActor(account), subject: account.id,
+      ip: context.ip, clientId: context.clientId ?? null, outcome: 'failure' });
   }
   return result;
 }

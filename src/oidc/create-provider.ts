@@ -11,14 +11,10 @@ import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
-import { needsSecondFactor, type SecondFactorDeps } from '../mfa/second-factor.ts';
+import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
+import { isSignInComplete } from '../accounts/sign-in-state.ts';
 import type { RevocationPublisher } from '../revocation/revocation-events.ts';
-
-export const ACR_PASSWORD = 'urn:tokenim:acr:pwd';
-/** The account pages sign people in through the provider like any app, as this first-party client. */
-export const ACCOUNT_CLIENT_ID = 'tokenim-account';
-export const accountCallbackUrl = (issuer: string) => `${issuer}/account/callback`;
-export const ACR_MFA = 'urn:tokenim:acr:mfa';
+import { ACCOUNT_CLIENT_ID, ACR_MFA, ACR_PASSWORD, accountCallbackUrl } from './constants.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -29,7 +25,7 @@ export interface ProviderDeps {
   accounts: AccountStore;
   secretHashKey: Buffer;
   renderer: Renderer;
-  secondFactor: Pick<SecondFactorDeps, 'mfa' | 'catalog' | 'scopesRequiringMfa'>;
+  secondFactor: SignInPolicyDeps;
   revocations: RevocationPublisher;
 }
 
@@ -46,6 +42,16 @@ const words = (value: unknown): string[] => (typeof value === 'string' ? value.s
 function rejectUnknownScopes(catalog: PermissionCatalog, ctx: KoaContextWithOIDC): void {
   const unknown = words(ctx.oidc.params?.scope).find((scope) => !catalog.isKnownScope(scope));
   if (unknown) throw new errors.InvalidScope(`"${unknown}" is not a TokenIM permission`, unknown);
+}
+
+/**
+ * A session is saved again on every use, each time for the idle lifetime, but never past its
+ * absolute end (sign-in + sessionAbsoluteSeconds, ASVS 5 7.3.2): the store then expires it and the
+ * next request signs in afresh. Sync, as oidc-provider requires of TTL functions.
+ */
+export function sessionTtl(ttl: Config['ttl'], loginTs: number | undefined, now = Math.floor(Date.now() / 1000)): number {
+  if (loginTs === undefined) return ttl.sessionSeconds;
+  return Math.max(1, Math.min(ttl.sessionSeconds, loginTs + ttl.sessionAbsoluteSeconds - now));
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -95,11 +101,12 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: createInteractionPolicy(async (ctx, accountId) => {
+      policy: createInteractionPolicy(async (ctx, accountId, amr) => {
         const account = await loadAccount(ctx, accountId);
-        if (!account) return false;
-        return needsSecondFactor(deps.secondFactor, account,
-          { acrValues: words(ctx.oidc.params?.acr_values), scopes: words(ctx.oidc.params?.scope) }, ACR_MFA);
+        // A vanished account: the login prompt ends the flow (findAccount finds nobody).
+        if (!account) return true;
+        return isSignInComplete(deps.secondFactor, account, amr,
+          { acrValues: words(ctx.oidc.params?.acr_values), scopes: words(ctx.oidc.params?.scope) });
       }),
     },
     rotateRefreshToken: true,
@@ -109,7 +116,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       AuthorizationCode: ttl.authorizationCodeSeconds,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,
-      Session: ttl.sessionSeconds,
+      Session: (_ctx, session) => sessionTtl(ttl, session.loginTs),
       RefreshToken: ttl.refreshTokenSeconds,
       // An absolute cap on the refresh token chain: every refresh checks the grant's expiry.
       Grant: ttl.grantSeconds,

@@ -45,11 +45,11 @@ export function csrfFrom(html: string): string {
 }
 
 /** Follows redirects on the issuer until one leaves it (the app's redirect_uri) or a page is shown. */
-export async function follow(jar: CookieJar, issuer: string, url: string): Promise<{ url: string; response: Response }> {
+export async function follow(jar: CookieJar, issuer: string, url: string, headers: Record<string, string> = {}): Promise<{ url: string; response: Response }> {
   let current = url;
   for (let hops = 0; hops < 10; hops += 1) {
     if (!current.startsWith(issuer)) return { url: current, response: new Response(null, { status: 303 }) };
-    const response = await request(jar, current);
+    const response = await request(jar, current, { headers });
     const location = response.headers.get('location');
     if (response.status < 300 || response.status >= 400 || !location) return { url: current, response };
     current = absolute(current, location);
@@ -67,8 +67,9 @@ export async function signInAndConsent(
   credentials: { email: string; password: string },
   decision: 'allow' | 'deny' = 'allow',
   jar = new CookieJar(),
+  headers: Record<string, string> = {},
 ): Promise<string> {
-  let step = await follow(jar, issuer, authorizationUrl);
+  let step = await follow(jar, issuer, authorizationUrl, headers);
   for (let pages = 0; pages < 4; pages += 1) {
     if (!step.url.startsWith(issuer)) return step.url;
     const html = await step.response.text();
@@ -76,9 +77,9 @@ export async function signInAndConsent(
     const action = /<form method="post" action="([^"]+\/(login|consent))"/.exec(html);
     if (!action) throw new Error(`no login or consent form at ${step.url}`);
     const form = { ...(action[2] === 'login' ? credentials : { decision }), _csrf: csrfFrom(html) };
-    const posted = await request(jar, absolute(issuer, action[1]!), { form });
+    const posted = await request(jar, absolute(issuer, action[1]!), { form, headers });
     if (posted.status !== 303) throw new Error(`form post answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
-    step = await follow(jar, issuer, absolute(issuer, posted.headers.get('location')!));
+    step = await follow(jar, issuer, absolute(issuer, posted.headers.get('location')!), headers);
   }
   throw new Error('the flow did not return to the app');
 }

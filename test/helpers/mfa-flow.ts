@@ -55,9 +55,13 @@ export function createMfaFlow(server: TestServer, app: { clientId: string; secre
     expect(page.html).toContain('<svg');
     const secret = /data-totp-secret>([A-Z2-7]+)</.exec(page.html)![1]!;
     expect(secret.length).toBeGreaterThanOrEqual(32); // 160 bits in base32
-    const wrong = await post(jar, page, '/account/security/totp', { code: '000000' });
+    const wrong = await post(jar, page, '/account/security/totp', { current_password: password, code: '000000' });
     expect(wrong.status).toBe(400);
-    const done = await post(jar, page, '/account/security/totp', { code: await codeAt(secret) });
+    // A session alone cannot turn the factor on: the password goes with the code (ASVS 5 6.4.3).
+    const noPassword = await post(jar, page, '/account/security/totp', { current_password: `${password}!`, code: await codeAt(secret) });
+    expect(noPassword.status).toBe(400);
+    expect(noPassword.html).toContain('data-totp-secret');
+    const done = await post(jar, page, '/account/security/totp', { current_password: password, code: await codeAt(secret) });
     const codes = [...done.html.matchAll(/data-recovery-code>([a-z0-9-]+)</g)].map((m) => m[1]!);
     expect(codes).toHaveLength(10);
     return { secret, codes };

@@ -177,7 +177,7 @@ describe('enforcement and step-up', () => {
     expect(enrolPage.html).toContain('data-totp-secret');
     expect(enrolPage.url.startsWith(REDIRECT_URI)).toBe(false);
     const secret = /data-totp-secret>([A-Z2-7]+)</.exec(enrolPage.html)![1]!;
-    const codes = await post(jar, enrolPage, '/mfa-enroll', { code: await codeAt(secret) });
+    const codes = await post(jar, enrolPage, '/mfa-enroll', { current_password: PASSWORD, code: await codeAt(secret) });
     expect([...codes.html.matchAll(/data-recovery-code/g)]).toHaveLength(10);
     const continueHref = /href="([^"]+)" data-action="continue"/.exec(codes.html)![1]!;
     const consent = await open(jar, new URL(continueHref, server.issuer).href);
@@ -238,7 +238,7 @@ describe('the security page', () => {
     const jar = new CookieJar();
     const enrolPage = await afterPassword(email, jar, { prompt: 'consent' });
     const secret = /data-totp-secret>([A-Z2-7]+)</.exec(enrolPage.html)![1]!;
-    const codes = await post(jar, enrolPage, '/mfa-enroll', { code: await codeAt(secret) });
+    const codes = await post(jar, enrolPage, '/mfa-enroll', { current_password: PASSWORD, code: await codeAt(secret) });
     const consent = await open(jar, new URL(/href="([^"]+)" data-action="continue"/.exec(codes.html)![1]!, server.issuer).href);
     await post(jar, consent, '/consent', { decision: 'allow' });
     const page = await open(jar, `${server.issuer}/account/security`);
