@@ -6,7 +6,7 @@ import type { Logger } from './shared/logger.ts';
 import type { Renderer } from './http/render.ts';
 import type { AccountFlowDeps } from './accounts/account-flows.ts';
 import { errorHandler } from './http/koa-errors.ts';
-import { securityHeaders } from './http/koa-security-headers.ts';
+import { providerPageSecurity, securityHeaders } from './http/koa-security-headers.ts';
 import { createOpsRoutes, type Readiness } from './http/ops-routes.ts';
 import { createInteractionRoutes, type InteractionDeps } from './http/interaction-routes.ts';
 import { createSignupRoutes } from './http/signup-routes.ts';
@@ -52,6 +52,7 @@ export function createApp(deps: AppDeps): Koa {
   // The security routes first: /account's own router would otherwise see /account/security/… too.
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+  app.use(providerPageSecurity());
   app.use(mount(deps.provider));
   return app;
 }

@@ -9,6 +9,19 @@ import helmet from 'koa-helmet';
 export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
 /**
+ * The provider's routes: the same policy plus a script-src with no sources, to which oidc-provider
+ * adds the sha256 of each inline script it renders itself (form_post responses and the logout
+ * auto-submit: lib/helpers/script_src_sha.js), so that exactly those scripts run and nothing else.
+ */
+export const PROVIDER_CSP = `${PAGE_CSP}; script-src`;
+
+/** Set before the provider runs: its HTML pages (and ours it renders: logout, errors) get PROVIDER_CSP. */
+export const providerPageSecurity = (): Middleware => async (ctx, next) => {
+  ctx.set('Content-Security-Policy', PROVIDER_CSP);
+  await next();
+};
+
+/**
  * Headers on every response: nosniff, no framing, no referrer (codes and state never leak in
  * Referer), same-origin opener; HSTS only over https. The provider's own pages (form_post,
  * logout auto-submit) need their inline scripts, so the strict CSP is set per page, not here.

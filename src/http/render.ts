@@ -4,6 +4,7 @@ import { Eta } from 'eta';
 import type { Locale } from '../permissions/catalog.ts';
 import { loadTranslations, resolveLocale, type Translate } from './i18n.ts';
 import { PAGE_CSP } from './koa-security-headers.ts';
+import { hostCookieName } from '../shared/cookie-names.ts';
 
 export const DEFAULT_VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 export const LOCALE_COOKIE = 'tokenim_lang';
@@ -31,11 +32,11 @@ export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
     const chosen = typeof ctx.query.ui_locales === 'string' ? ctx.query.ui_locales : undefined;
     const locale = resolveLocale({
       uiLocales: chosen ?? uiLocales,
-      cookie: ctx.cookies.get(LOCALE_COOKIE),
+      cookie: ctx.cookies.get(hostCookieName(LOCALE_COOKIE, ctx.secure)),
       acceptLanguage: ctx.get('Accept-Language'),
     });
     if (chosen) {
-      ctx.cookies.set(LOCALE_COOKIE, locale, { httpOnly: true, sameSite: 'lax', signed: false, secure: ctx.secure,
+      ctx.cookies.set(hostCookieName(LOCALE_COOKIE, ctx.secure), locale, { httpOnly: true, sameSite: 'lax', signed: false, secure: ctx.secure,
         maxAge: 365 * 86400_000 });
     }
     return locale;

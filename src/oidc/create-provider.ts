@@ -14,6 +14,7 @@ import { createInteractionPolicy } from './interaction-policy.ts';
 import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
 import { isSignInComplete } from '../accounts/sign-in-state.ts';
 import type { RevocationPublisher } from '../revocation/revocation-events.ts';
+import { providerCookieNames } from '../shared/cookie-names.ts';
 import { ACCOUNT_CLIENT_ID, ACR_MFA, ACR_PASSWORD, accountCallbackUrl } from './constants.ts';
 
 export interface ProviderDeps {
@@ -79,6 +80,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.
     cookies: {
       keys: deps.keyring.cookie,
+      names: providerCookieNames(new URL(config.issuer).protocol === 'https:'),
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },

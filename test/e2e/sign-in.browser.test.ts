@@ -178,6 +178,7 @@ describeBrowser('in a real browser', () => {
     expect(await page.locator('[data-qr-code] svg').count()).toBe(1);
     const secret = (await page.textContent('[data-totp-secret]'))!.trim();
     await screenshotBothLanguages(context, page, '12-mfa-enroll');
+    await page.fill('input[name="current_password"]', 'lanterns over the lake');
     await page.fill('input[name="code"]', await codeAt(secret));
     await page.click('button[type="submit"]');
     await seeHeading(page, 'Your recovery codes');
@@ -199,5 +200,28 @@ describeBrowser('in a real browser', () => {
     const tokens = await client.authorizationCodeGrant(config, new URL(second.callbacks[0]!), { pkceCodeVerifier: verifier, expectedState: state });
     expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp'], acr: 'urn:tokenim:acr:mfa' });
     await second.context.close();
+
+    // Someone who knows only the password stops at the code page and opens /account: the account
+    // pages trust only a finished sign-in, so the code page comes back, not the account.
+    const third = await newContext();
+    await third.page.goto((await startAuthorization()).url);
+    await signIn(third.page, 'wang.fang@example.test', 'lanterns over the lake');
+    await seeHeading(third.page, 'Two-factor sign-in');
+    for (const path of ['/account', '/account/security']) {
+      await third.page.goto(`${server.issuer}${path}`);
+      await seeHeading(third.page, 'Two-factor sign-in');
+      expect(await third.page.locator('input[name="current_password"]').count()).toBe(0);
+    }
+    await third.context.close();
+  });
+
+  it('the provider\'s logout auto-submit runs under its CSP (only its own inline script, by hash)', async () => {
+    const { context, page } = await newContext();
+    const blocked: string[] = [];
+    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) blocked.push(message.text()); });
+    await page.goto(`${server.issuer}/session/end`);
+    await seeHeading(page, 'Signed out');
+    expect(blocked).toEqual([]);
+    await context.close();
   });
 });
