@@ -83,3 +83,21 @@ export async function signInAndConsent(
   }
   throw new Error('the flow did not return to the app');
 }
+
+/** A fixed RFC 7636 S256 challenge, for authorization requests whose code is never redeemed. */
+export const UNREDEEMED_CODE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+
+/** A plain authorization request (code, openid) for tests of the sign-in pages, not of the code. */
+export function signInPageUrl(issuer: string, clientId: string, extra: Record<string, string> = {},
+  redirectUri = 'http://localhost/callback'): string {
+  return `${issuer}/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: redirectUri,
+    code_challenge: UNREDEEMED_CODE_CHALLENGE, code_challenge_method: 'S256', ...extra })}`;
+}
+
+/** Opens the sign-in page; the returned function posts its login form for `email` with a password. */
+export async function openLoginForm(issuer: string, clientId: string, email: string, redirectUri?: string) {
+  const jar = new CookieJar();
+  const step = await follow(jar, issuer, signInPageUrl(issuer, clientId, {}, redirectUri));
+  const csrf = csrfFrom(await step.response.text());
+  return (password: string) => request(jar, `${step.url}/login`, { form: { email, password, _csrf: csrf } });
+}

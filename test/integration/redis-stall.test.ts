@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { signInPageUrl } from '../helpers/browserless-login.ts';
 
 // A private redis-server only: pausing a shared REDIS_URL would stall the other suites.
 const testRedis: TestRedis | undefined = process.env.REDIS_URL ? undefined : await startTestRedis();
@@ -25,10 +26,7 @@ let web: string;
     await testRedis?.stop();
   });
 
-  const authorize = () => fetch(`${server.issuer}/auth?${new URLSearchParams({
-    client_id: web, response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost/callback',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
-  })}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  const authorize = () => fetch(signInPageUrl(server.issuer, web), { redirect: 'manual', headers: { accept: 'text/html' } });
   const timed = async <T>(call: () => Promise<T>) => {
     const started = performance.now();
     const result = await call();

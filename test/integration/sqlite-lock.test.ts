@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sqliteFile } from '../../src/storage/open-stores.ts';
 import { openSqliteDatabase } from '../../src/storage/sqlite/open-sqlite.ts';
-import { CookieJar, csrfFrom, follow, request } from '../helpers/browserless-login.ts';
+import { openLoginForm } from '../helpers/browserless-login.ts';
 import { cli, spawnServer, type ServerProcess } from '../helpers/spawn-server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
@@ -31,13 +31,8 @@ afterAll(async () => {
 
 /** Opens the sign-in page (before the lock: starting an interaction writes too); returns its form post. */
 async function openSignIn() {
-  const jar = new CookieJar();
-  const params = new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid',
-    redirect_uri: REDIRECT_URI, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_challenge_method: 'S256' });
-  const step = await follow(jar, server.url, `${server.url}/auth?${params}`);
-  const csrf = csrfFrom(await step.response.text());
-  return () => request(jar, `${step.url}/login`, { form: { email: EMAIL, password: PASSWORD, _csrf: csrf } });
+  const postLogin = await openLoginForm(server.url, clientId, EMAIL, REDIRECT_URI);
+  return () => postLogin(PASSWORD);
 }
 
 /** A second connection takes the write lock and keeps it until released. */

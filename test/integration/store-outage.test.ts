@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { signInPageUrl } from '../helpers/browserless-login.ts';
 
 const testRedis: TestRedis | undefined = process.env.REDIS_URL ? undefined : await startTestRedis();
 let server: TestServer;
@@ -24,10 +25,7 @@ let bot: { id: string; secret: string };
     await testRedis?.stop();
   });
 
-  const authorize = () => fetch(`${server.issuer}/auth?${new URLSearchParams({
-    client_id: web, response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost/callback',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
-  })}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  const authorize = () => fetch(signInPageUrl(server.issuer, web), { redirect: 'manual', headers: { accept: 'text/html' } });
   const clientCredentials = () => fetch(`${server.issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded',

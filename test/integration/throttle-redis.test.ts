@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { CookieJar, csrfFrom, follow, request } from '../helpers/browserless-login.ts';
+import { openLoginForm } from '../helpers/browserless-login.ts';
 
 const testRedis = await startTestRedis();
 const servers: TestServer[] = [];
@@ -15,13 +15,7 @@ afterAll(async () => {
 async function loginPage(server: TestServer) {
   const { application } = await createApplication(server.services.applicationDeps,
     { name: 'Web', type: 'web', redirectUris: ['http://localhost/callback'] }, { kind: 'system', id: 'test' });
-  const jar = new CookieJar();
-  const params = new URLSearchParams({ client_id: application.clientId, response_type: 'code', scope: 'openid',
-    redirect_uri: 'http://localhost/callback', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_challenge_method: 'S256' });
-  const step = await follow(jar, server.issuer, `${server.issuer}/auth?${params}`);
-  const csrf = csrfFrom(await step.response.text());
-  return (password: string) => request(jar, `${step.url}/login`, { form: { email: 'shared@example.test', password, _csrf: csrf } });
+  return openLoginForm(server.issuer, application.clientId, 'shared@example.test');
 }
 
 (testRedis ? describe : describe.skip)('login throttling across two instances sharing Redis', () => {

@@ -2,7 +2,7 @@
 // survives a restart and the processes sharing one DATA_DIR count together (NIST SP 800-63B §5.2.2).
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createApplication } from '../../src/applications/create-application.ts';
-import { CookieJar, csrfFrom, follow, request } from '../helpers/browserless-login.ts';
+import { openLoginForm } from '../helpers/browserless-login.ts';
 import { cli, spawnServer, type ServerProcess } from '../helpers/spawn-server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { startTestServer } from '../helpers/test-server.ts';
@@ -22,14 +22,7 @@ function dataDir(label: string) {
 }
 
 /** Opens the sign-in page at `issuer`; the returned function posts a password for one account. */
-async function loginPage(issuer: string, clientId: string) {
-  const jar = new CookieJar();
-  const params = new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT_URI,
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
-  const step = await follow(jar, issuer, `${issuer}/auth?${params}`);
-  const csrf = csrfFrom(await step.response.text());
-  return (password: string) => request(jar, `${step.url}/login`, { form: { email: 'shared@example.test', password, _csrf: csrf } });
-}
+const loginPage = (issuer: string, clientId: string) => openLoginForm(issuer, clientId, 'shared@example.test', REDIRECT_URI);
 
 describe('login throttling in embedded mode (counters in SQLite)', () => {
   it('a lockout survives a restart on the same DATA_DIR: still 429 with Retry-After', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { CookieJar, request, signInAndConsent } from '../helpers/browserless-login.ts';
+import { CookieJar, request, signInAndConsent, signInPageUrl } from '../helpers/browserless-login.ts';
 
 const actor = { kind: 'system', id: 'test' } as const;
 let server: TestServer;
@@ -18,10 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const authUrl = (prompt?: string) => `${server.issuer}/auth?${new URLSearchParams({
-  client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost/callback',
-  code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...(prompt ? { prompt } : {}),
-})}`;
+const authUrl = (prompt?: string) => signInPageUrl(server.issuer, clientId, prompt ? { prompt } : {});
 
 const sessionCookie = (jar: CookieJar) => /(?:^|; )_session=([^;]+)/.exec(jar.header())?.[1];
 /** The session cookie and its signature, as a browser would send them. */
