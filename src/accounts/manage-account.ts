@@ -4,7 +4,7 @@ import { AppError } from '../shared/app-error.ts';
 import { accountActor } from '../audit/audit-log.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
 import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
-import { issueOneTimeToken, redeemOneTimeToken } from './one-time-token.ts';
+import { issueOneTimeToken, redeemOneTimeToken, revokeOneTimeTokens } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
 export async function updateProfile(deps: AccountFlowDeps, account: AccountRecord, input: { name: string }, context: RequestContext) {
@@ -24,9 +24,11 @@ export async function checkCurrentPassword(account: AccountRecord, password: str
 /**
  * After a credential changes (password change or reset): every session but `exceptSessionUid`
  * ends, and every app's grant is revoked with its refresh tokens, publishing the revocation event
- * so resource servers drop live access tokens at once (ASVS 5 7.4.3; RFC 9700 §4.14.2).
+ * so resource servers drop live access tokens at once (ASVS 5 7.4.3; RFC 9700 §4.14.2). Pending
+ * email-change and reset links die too: whoever held the old password may have asked for them.
  */
 export async function signOutEverywhere(deps: AccountFlowDeps, accountId: string, exceptSessionUid?: string) {
+  await revokeOneTimeTokens(deps.tokens, accountId, ['change_email', 'reset_password']);
   const sessionsEnded = await deps.sessions.endSessions(accountId, exceptSessionUid);
   const grantsRevoked = await deps.sessions.revokeAllConnectedApps(accountId);
   return { sessionsEnded, grantsRevoked };

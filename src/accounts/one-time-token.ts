@@ -26,13 +26,18 @@ export async function issueOneTimeToken(
   options: { supersede?: boolean } = {},
 ): Promise<string> {
   // `supersede`: the account's earlier links of this purpose stop working (only the latest counts).
-  if (options.supersede) {
-    const pending = await store.listByAccountId(MODELS[purpose], payload.accountId);
-    await Promise.all(pending.map(({ id }) => store.destroy(MODELS[purpose], id)));
-  }
+  if (options.supersede) await revokeOneTimeTokens(store, payload.accountId, [purpose]);
   const token = randomBytes(32).toString('base64url');
   await store.upsert(MODELS[purpose], idOf(token), { ...payload, iat: Math.floor(Date.now() / 1000) }, TOKEN_LIFETIME_SECONDS[purpose]);
   return token;
+}
+
+/** The account's unused links of these purposes stop working. */
+export async function revokeOneTimeTokens(store: ArtifactStore, accountId: string, purposes: TokenPurpose[]): Promise<void> {
+  await Promise.all(purposes.map(async (purpose) => {
+    const pending = await store.listByAccountId(MODELS[purpose], accountId);
+    await Promise.all(pending.map(({ id }) => store.destroy(MODELS[purpose], id)));
+  }));
 }
 
 /** The token's payload while it is unused and unexpired, without using it up. */

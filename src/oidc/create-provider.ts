@@ -10,7 +10,7 @@ import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
-import { createInteractionPolicy } from './interaction-policy.ts';
+import { createInteractionPolicy, type SignInCheck } from './interaction-policy.ts';
 import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
 import { isSignInComplete } from '../accounts/sign-in-state.ts';
 import type { RevocationPublisher } from '../revocation/revocation-events.ts';
@@ -60,6 +60,15 @@ export function createProvider(deps: ProviderDeps): Provider {
   const audience = config.api.audience;
   const ttl = config.ttl;
   const loadAccount = createAccountLoader(deps.accounts);
+  // isSignInComplete for a provider request: the mfa prompt, the first-party grant and the token
+  // endpoint all ask it, with what the app requested.
+  const signInSatisfies: SignInCheck = async (ctx, accountId, amr) => {
+    const account = await loadAccount(ctx, accountId);
+    // A vanished account: the login prompt ends the flow (findAccount finds nobody).
+    if (!account) return true;
+    return isSignInComplete(deps.secondFactor, account, amr,
+      { acrValues: words(ctx.oidc.params?.acr_values), scopes: words(ctx.oidc.params?.scope) });
+  };
 
   const configuration: Configuration = {
     adapter: createAdapterFactory(deps.adapterStores),
@@ -74,8 +83,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       [FIRST_PARTY]: true,
       [API_SCOPES]: [],
     }],
-    loadExistingGrant: (ctx) => loadExistingGrant(ctx),
-    findAccount: createFindAccount(loadAccount),
+    loadExistingGrant: (ctx) => loadExistingGrant(ctx, signInSatisfies),
+    findAccount: createFindAccount(loadAccount, signInSatisfies),
     jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
     // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.
     cookies: {
@@ -103,13 +112,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: createInteractionPolicy(async (ctx, accountId, amr) => {
-        const account = await loadAccount(ctx, accountId);
-        // A vanished account: the login prompt ends the flow (findAccount finds nobody).
-        if (!account) return true;
-        return isSignInComplete(deps.secondFactor, account, amr,
-          { acrValues: words(ctx.oidc.params?.acr_values), scopes: words(ctx.oidc.params?.scope) });
-      }),
+      policy: createInteractionPolicy(signInSatisfies),
     },
     rotateRefreshToken: true,
     ttl: {

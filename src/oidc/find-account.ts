@@ -1,4 +1,5 @@
-import type { FindAccount } from 'oidc-provider';
+import { errors, type FindAccount } from 'oidc-provider';
+import type { SignInCheck } from './interaction-policy.ts';
 import type { AccountRecord, AccountStore } from '../storage/contract.ts';
 
 /** Loads an account once per request, however many provider hooks ask for it. */
@@ -15,11 +16,22 @@ export function createAccountLoader(accounts: AccountStore): AccountLoader {
   };
 }
 
-/** oidc-provider's findAccount: a disabled or deleted account ends every flow that needs it. */
-export function createFindAccount(loadAccount: AccountLoader): FindAccount {
-  return async (ctx, sub) => {
+/**
+ * oidc-provider's findAccount: a disabled or deleted account ends every flow that needs it. At the
+ * token endpoint it is called with the code or refresh token being redeemed, which records how the
+ * person signed in (amr): a sign-in that no longer satisfies the account (it enrolled a second
+ * factor, or gained a role that requires one, since) gets no new tokens, so tokens and pages never
+ * disagree about who is signed in (src/accounts/sign-in-state.ts).
+ */
+export function createFindAccount(loadAccount: AccountLoader, signInSatisfies: SignInCheck): FindAccount {
+  return async (ctx, sub, token) => {
     const account = await loadAccount(ctx, sub);
     if (!account || account.disabled) return undefined;
+    const amr = token && 'amr' in token ? (token.amr as string[] | undefined) : undefined;
+    if (token && (token.kind === 'RefreshToken' || token.kind === 'AuthorizationCode')
+      && !(await signInSatisfies(ctx, sub, amr ?? []))) {
+      throw new errors.InvalidGrant('the sign-in behind this grant no longer meets the account\'s requirements; sign in again');
+    }
     return {
       accountId: account.id,
       async claims() {

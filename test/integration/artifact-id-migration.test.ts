@@ -1,6 +1,7 @@
 // Upgrading to artifact ids stored hashed (src/oidc/adapter.ts): a server that opens a database
-// written before drops the artifacts stored under raw ids (people sign in to apps again) and keeps
-// consent (grants) and mailed links.
+// written before drops the artifacts stored under raw ids (people sign in to apps again) and the
+// email-change links a password-only sign-in could request then; it keeps consent (grants) and the
+// verification and reset links, which went to the account's own address.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { MIGRATIONS } from '../../src/storage/sqlite/open-sqlite.ts';
@@ -35,13 +36,14 @@ function writePreHashingDatabase(rows: { model: string; id: string; grantId?: st
 }
 
 describe('opening a database written before artifact ids were stored hashed', () => {
-  it('drops the tokens and sessions stored under raw ids, keeps the grant and the mailed link', async () => {
-    const [grantId, refreshToken, session, resetLink] = [id(), id(), id(), id()];
+  it('drops the tokens, sessions and email-change links; keeps the grant and the reset link', async () => {
+    const [grantId, refreshToken, session, resetLink, emailChange] = [id(), id(), id(), id(), id()];
     writePreHashingDatabase([
       { model: 'Grant', id: grantId },
       { model: 'RefreshToken', id: refreshToken, grantId },
       { model: 'Session', id: session },
       { model: 'PasswordResetToken', id: resetLink },
+      { model: 'EmailChangeToken', id: emailChange },
     ]);
 
     server = await startTestServer({ env: { DATA_DIR: dataDir.path } });

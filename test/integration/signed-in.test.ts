@@ -7,9 +7,10 @@ import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
+import { setAccountRoles } from '../../src/accounts/set-account-roles.ts';
 import { sessionTtl } from '../../src/oidc/create-provider.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { CookieJar, csrfFrom, follow, request, signInAndConsent } from '../helpers/browserless-login.ts';
+import { CookieJar, csrfFrom, follow, request, signInAndConsent, signInPageUrl } from '../helpers/browserless-login.ts';
 import { codeAt, createMfaFlow, type Step } from '../helpers/mfa-flow.ts';
 import { lastMailTo, readOutbox } from '../helpers/outbox.ts';
 
@@ -117,23 +118,31 @@ describe('session lifetime (ASVS 5 7.3.2)', () => {
     expect(sessionTtl(ttl, 1000, 1000 + 90_000)).toBe(1);
   });
 
-  it('a session in daily use still ends at its absolute lifetime', async () => {
-    const short = await startTestServer({ configure: (config) => ({ ...config, ttl: { ...config.ttl, sessionAbsoluteSeconds: 4 } }) });
+  it('a session in use lives past its idle lifetime, and still ends at its absolute lifetime', async () => {
+    const short = await startTestServer({ configure: (config) => ({ ...config,
+      ttl: { ...config.ttl, sessionSeconds: 3, sessionAbsoluteSeconds: 6 } }) });
     try {
       const { email } = await newAccount(undefined, short);
       const jar = new CookieJar();
       const signedInAt = Date.now();
       await signInToAccount(short, email, jar);
-      await new Promise((r) => setTimeout(r, 1500));
-      expect((await request(jar, `${short.issuer}/account`)).status).toBe(200); // used: the idle clock restarts
-      await new Promise((r) => setTimeout(r, 4500 - (Date.now() - signedInAt)));
+      const at = (ms: number) => new Promise((r) => setTimeout(r, ms - (Date.now() - signedInAt)));
+      // A sign-in request (any app's, here the account pages') is a use: the session is saved again.
+      // Signed in, it goes straight through to /account (no sign-in page on the way).
+      const use = async () => (await follow(jar, short.issuer, signInPageUrl(short.issuer, 'tokenim-account', {},
+        `${short.issuer}/account/callback`))).url;
+      await at(2000);
+      expect(await use()).toBe(`${short.issuer}/account`);
+      await at(4000); // past the first idle end (3 s): alive because it was used
+      expect(await use()).toBe(`${short.issuer}/account`);
+      await at(6600); // used 2.6 s ago, but 6 s after sign-in
       const expired = await request(jar, `${short.issuer}/account`);
       expect(expired.status).toBe(302);
       expect(expired.headers.get('location')).toMatch(/^\/auth\?/);
     } finally {
       await short.close();
     }
-  });
+  }, 15_000);
 });
 
 describe('credentials change: the old tokens die', () => {
@@ -165,6 +174,21 @@ describe('credentials change: the old tokens die', () => {
     expect((await request(jar, `${server.issuer}/account`)).status).toBe(200); // this session stays
   });
 
+  it('a password change or reset kills pending email-change links (asked for by whoever had the old password)', async () => {
+    const { email, id } = await newAccount();
+    const thief = new CookieJar();
+    const html = await signInToAccount(server, email, thief);
+    expect((await request(thief, `${server.issuer}/account/email`,
+      { form: { email: 'thief@example.test', current_password: PASSWORD, _csrf: csrfFrom(html) } })).status).toBe(303);
+    const link = (await lastMailTo(server.dataDir, 'thief@example.test', /Confirm/)).links[0]!;
+    const owner = new CookieJar();
+    const ownerPage = await signInToAccount(server, email, owner);
+    expect((await request(owner, `${server.issuer}/account/password`,
+      { form: { current_password: PASSWORD, password: 'the owner takes it back', _csrf: csrfFrom(ownerPage) } })).status).toBe(303);
+    expect((await fetch(link)).status).toBe(400);
+    expect((await stores().accounts.findAccountById(id))!.email).toBe(email);
+  });
+
   it('of two pending email changes only the latest link works', async () => {
     const { email, id } = await newAccount();
     const jar = new CookieJar();
@@ -179,6 +203,34 @@ describe('credentials change: the old tokens die', () => {
     expect((await stores().accounts.findAccountById(id))!.email).toBe(email);
     expect((await fetch(second)).status).toBe(200);
     expect((await stores().accounts.findAccountById(id))!.email).toBe('second.choice@example.test');
+  });
+});
+
+describe('tokens follow the same decision as the pages', () => {
+  it('a refresh token from a password-only sign-in stops working once the account requires a second factor', async () => {
+    const { email } = await newAccount();
+    const config = await client.discovery(new URL(server.issuer), web.clientId, undefined, client.ClientSecretBasic(web.secret),
+      { execute: [client.allowInsecureRequests] });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI, scope: 'openid offline_access message:send', prompt: 'consent',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const callback = await signInAndConsent(server.issuer, url.href, { email, password: PASSWORD });
+    const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier });
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    await setAccountRoles(server.services.accountDeps, email, ['admin'], actor); // admin requires two-factor
+    await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a half-finished sign-in writes no first-party grant', async () => {
+    const { email, id } = await newAccount();
+    await flow().enrol(email);
+    const grantsBefore = await stores().artifacts.listByAccountId('Grant', id);
+    const jar = new CookieJar();
+    await flow().afterPassword(email, jar);
+    expect(isCodePage((await flow().open(jar, `${server.issuer}/account`)).html)).toBe(true);
+    expect(await stores().artifacts.listByAccountId('Grant', id)).toEqual(grantsBefore);
   });
 });
 
