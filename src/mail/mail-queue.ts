@@ -10,7 +10,7 @@ export interface MailJob {
 }
 
 export interface MailQueue {
-  /** Resolves once the mail is accepted, before it is composed or delivered. */
+  /** Resolves at once: the mail is queued (composed and delivered later), or dropped and logged when the queue is full. */
   enqueue(job: MailJob): Promise<void>;
   /**
    * Waits until every accepted mail is delivered or given up, at most `timeoutMs`, and resolves with
@@ -22,7 +22,11 @@ export interface MailQueue {
 export interface MailQueueOptions {
   /** Deliveries in flight at once. */
   concurrency?: number;
-  /** Mails waiting beyond this make `enqueue` wait for room, so memory stays bounded when SMTP is down. */
+  /**
+   * Mails waiting beyond this are dropped and logged, so memory stays bounded when SMTP is down. A
+   * full queue never makes a request wait: that wait would tell a flood of /forgot-password posts
+   * which addresses have an account (ASVS 5 6.3.8).
+   */
   capacity?: number;
   /** Pauses before each retry of a failed attempt; one attempt more than there are pauses. */
   retryDelaysMs?: number[];
@@ -40,7 +44,6 @@ export function createMailQueue(mailer: Mailer, logger: Logger, options: MailQue
   const { concurrency = 4, capacity = 1000, retryDelaysMs = [2_000, 10_000] } = options;
   const waiting: MailJob[] = [];
   const inFlight = new Set<MailJob>();
-  const roomWaiters: (() => void)[] = [];
   const idleWaiters: (() => void)[] = [];
 
   async function deliver(job: MailJob): Promise<void> {
@@ -71,7 +74,6 @@ export function createMailQueue(mailer: Mailer, logger: Logger, options: MailQue
     while (inFlight.size < concurrency && waiting.length > 0) {
       const job = waiting.shift()!;
       inFlight.add(job);
-      roomWaiters.shift()?.();
       void deliver(job).finally(() => {
         inFlight.delete(job);
         pump();
@@ -82,7 +84,10 @@ export function createMailQueue(mailer: Mailer, logger: Logger, options: MailQue
 
   return {
     async enqueue(job) {
-      while (waiting.length >= capacity) await new Promise<void>((resolve) => roomWaiters.push(resolve));
+      if (waiting.length >= capacity) {
+        logger.error({ template: job.template, domain: domainOf(job.to), waiting: waiting.length }, 'mail dropped: the queue is full');
+        return;
+      }
       waiting.push(job);
       // On a later turn of the event loop: the request that enqueued carries on without composing.
       setImmediate(pump);
