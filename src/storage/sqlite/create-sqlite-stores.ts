@@ -18,15 +18,23 @@ export interface SqliteStores extends DurableStores {
   connection: StoreConnection;
 }
 
-/** Takes the write lock and lets it go at once: fails, without waiting, while another connection writes. */
-function probeWrite(db: DatabaseSync): void {
+// Another process's ordinary write holds the lock for well under a millisecond: only a lock that
+// outlasts a few attempts within this time makes the store not ready.
+const READY_PROBE_MS = 100;
+
+/**
+ * Takes the write lock and lets it go at once (retried on timers, as the stores are): in WAL mode
+ * a read succeeds under another connection's write lock, so only this shows that sign-ins, tokens
+ * and the ledger can be written.
+ */
+async function probeWrite(db: DatabaseSync): Promise<void> {
+  const probe = retryWhileLocked({ probe: async () => { db.exec('BEGIN IMMEDIATE'); db.exec('ROLLBACK'); } }, READY_PROBE_MS);
   try {
-    db.exec('BEGIN IMMEDIATE');
+    await probe.probe();
   } catch (error) {
     if (isSqliteUnavailable(error)) throw new Error('cannot write: locked by another connection', { cause: error });
     throw error;
   }
-  db.exec('ROLLBACK');
 }
 
 export function createSqliteStores(file: string): SqliteStores {
@@ -43,11 +51,7 @@ export function createSqliteStores(file: string): SqliteStores {
     failureCounters: retryWhileLocked(createSqliteFailureCounterStore(db)),
     connection: {
       name: 'sqlite',
-      // In WAL mode a read succeeds under another connection's write lock: only taking the lock
-      // shows that sign-ins, tokens and the ledger can be written.
-      async ping() {
-        probeWrite(db);
-      },
+      ping: () => probeWrite(db),
       async close() {
         if (db.isOpen) db.close();
       },
