@@ -7,6 +7,7 @@ import type { Renderer } from './http/render.ts';
 import type { AccountFlowDeps } from './accounts/account-flows.ts';
 import { errorHandler } from './http/koa-errors.ts';
 import { providerPageSecurity, securityHeaders } from './http/koa-security-headers.ts';
+import { postAsGet } from './http/koa-post-as-get.ts';
 import { createOpsRoutes, type Readiness } from './http/ops-routes.ts';
 import { createInteractionRoutes, type InteractionDeps } from './http/interaction-routes.ts';
 import { createSignupRoutes } from './http/signup-routes.ts';
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Koa {
   // The security routes first: /account's own router would otherwise see /account/security/… too.
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+  app.use(postAsGet());
   app.use(providerPageSecurity());
   app.use(mount(deps.provider));
   return app;

@@ -90,10 +90,3 @@ export async function confirmEmailChange(deps: AccountFlowDeps, token: string, c
   });
   return true;
 }
-
-/** "Remove access" on /account: the app's grant of this person is revoked (false when it is not theirs). */
-export async function removeConnectedApp(deps: AccountFlowDeps, account: AccountRecord, grantId: string, context: RequestContext) {
-  if (!(await deps.sessions.revokeConnectedApp(account.id, grantId))) return false;
-  await deps.audit.record({ type: 'grant.revoked', actor: accountActor(account), subject: account.id, ip: context.ip, details: { grantId } });
-  return true;
-}

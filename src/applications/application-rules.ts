@@ -40,17 +40,30 @@ export function checkApplicationScope(catalog: PermissionCatalog, type: Applicat
 
 const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 
+/** Schemes a browser runs or reads locally instead of handing to an app (oidc-provider refuses them too). */
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'about:']);
+
+/** What is wrong with one redirect URI for an application of this type, or undefined. */
+function redirectUriProblem(type: ApplicationType, url: URL, raw: string): string | undefined {
+  // RFC 9700 §4.1.3: URIs are compared exactly; a `*` would be taken for a wildcard that never matches.
+  if (raw.includes('*')) return 'must be exact: wildcards (*) are not supported';
+  if (url.hash || raw.includes('#')) return 'must not contain a fragment (#)';
+  if (FORBIDDEN_SCHEMES.has(url.protocol)) return `must not use the ${url.protocol.slice(0, -1)} scheme`;
+  if (type === 'web') return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url)) ? undefined : 'must use https://';
+  // RFC 8252 §7: a native app uses a private-use scheme, loopback http, or a claimed https URI.
+  if (url.protocol === 'http:' && !isLoopback(url)) return 'must use a loopback address or a private-use scheme';
+  if (url.protocol === 'https:' && isLoopback(url)) return 'must not be a loopback address over https';
+  return undefined;
+}
+
 /**
- * RFC 9700 §2.1 and RFC 8252: exact, absolute redirect URIs without fragments; web apps use https
- * (http only on loopback, for development); native apps use loopback http or a private-use scheme.
+ * RFC 9700 §2.1 and RFC 8252: exact, absolute URIs without fragments or wildcards; web apps use
+ * https (http only on loopback, for development); native apps use loopback http, a private-use
+ * scheme or a claimed https URI. `what` names the list in errors (redirect or post-logout).
  */
-export function checkRedirectUris(type: ApplicationType, uris: readonly string[]): string[] {
+function checkUris(type: ApplicationType, uris: readonly string[], what: string): string[] {
   const unique = [...new Set(uris.map((u) => u.trim()).filter(Boolean))];
-  if (type === 'service') {
-    if (unique.length) throw new AppError('invalid_redirect_uri', 'a service application has no redirect URIs');
-    return [];
-  }
-  if (!unique.length) throw new AppError('redirect_uri_required', 'a web or native application needs at least one redirect URI');
+  if (type === 'service' && unique.length) throw new AppError('invalid_redirect_uri', `a service application has no ${what} URIs`);
   for (const raw of unique) {
     let url: URL;
     try {
@@ -58,13 +71,24 @@ export function checkRedirectUris(type: ApplicationType, uris: readonly string[]
     } catch {
       throw new AppError('invalid_redirect_uri', `"${raw}" is not an absolute URL`, { params: { uri: raw } });
     }
-    const problem =
-      url.hash ? 'must not contain a fragment (#)'
-      : type === 'web' && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url)) ? 'must use https://'
-      : type === 'native' && url.protocol === 'https:' ? undefined
-      : type === 'native' && url.protocol === 'http:' && !isLoopback(url) ? 'must use a loopback address or a private-use scheme'
-      : undefined;
+    const problem = redirectUriProblem(type, url, raw);
     if (problem) throw new AppError('invalid_redirect_uri', `"${raw}" ${problem}`, { params: { uri: raw } });
   }
   return unique;
+}
+
+export function checkRedirectUris(type: ApplicationType, uris: readonly string[]): string[] {
+  const checked = checkUris(type, uris, 'redirect');
+  if (type !== 'service' && !checked.length) {
+    throw new AppError('redirect_uri_required', 'a web or native application needs at least one redirect URI');
+  }
+  return checked;
+}
+
+/**
+ * RP-Initiated Logout 1.0 §3: where the app may ask to be sent back after a logout, registered
+ * in advance and held to the same rules as redirect URIs; none is needed.
+ */
+export function checkPostLogoutRedirectUris(type: ApplicationType, uris: readonly string[]): string[] {
+  return checkUris(type, uris, 'post-logout redirect');
 }

@@ -38,6 +38,7 @@ export function toClientMetadata(
     grant_types: [...GRANT_TYPES[application.type]],
     response_types: application.type === 'service' ? [] : ['code'],
     redirect_uris: application.redirectUris,
+    post_logout_redirect_uris: application.postLogoutRedirectUris,
     // Omitted for service clients: they have no user, so no OIDC scope applies.
     ...(oidcScope ? { scope: oidcScope } : {}),
     [API_SCOPES]: scopes.filter((s) => !oidcScopes.includes(s)),

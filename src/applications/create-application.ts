@@ -5,7 +5,8 @@ import { AppError } from '../shared/app-error.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
 import type { RevocationPublisher } from '../revocation/revocation-events.ts';
 import { generateClientId, generateClientSecret, hashClientSecret } from './client-secret.ts';
-import { checkApplicationName, checkApplicationScope, checkRedirectUris, parseApplicationType } from './application-rules.ts';
+import { checkApplicationName, checkApplicationScope, checkPostLogoutRedirectUris, checkRedirectUris,
+  parseApplicationType } from './application-rules.ts';
 
 export interface ApplicationDeps {
   applications: ApplicationStore;
@@ -24,6 +25,8 @@ export interface NewApplication {
   type: string;
   scope?: string | undefined;
   redirectUris?: string[] | undefined;
+  /** RP-Initiated Logout 1.0: where the app may be sent back after a logout it asked for. */
+  postLogoutRedirectUris?: string[] | undefined;
   ownerEmail?: string | undefined;
   isResourceServer?: boolean | undefined;
   isFirstParty?: boolean | undefined;
@@ -50,6 +53,7 @@ export async function createApplication(
   const name = checkApplicationName(input.name);
   const scope = checkApplicationScope(deps.catalog, type, input.scope);
   const redirectUris = checkRedirectUris(type, input.redirectUris ?? []);
+  const postLogoutRedirectUris = checkPostLogoutRedirectUris(type, input.postLogoutRedirectUris ?? []);
   if (input.isResourceServer && type !== 'service') {
     throw new AppError('invalid_application_type', 'only a service application can be a resource server');
   }
@@ -70,6 +74,7 @@ export async function createApplication(
     type,
     scope,
     redirectUris,
+    postLogoutRedirectUris,
     ownerId,
     secrets: clientSecret ? [{ hash: hashClientSecret(deps.secretHashKey, clientSecret), createdAt: now, expiresAt }] : [],
     isResourceServer: input.isResourceServer ?? false,
@@ -82,7 +87,7 @@ export async function createApplication(
   await deps.applications.insertApplication(application);
   await deps.audit.record({
     type: 'client.created', actor, subject: ownerId, clientId: application.clientId,
-    details: { name, type, scope, redirectUris, isResourceServer: application.isResourceServer },
+    details: { name, type, scope, redirectUris, postLogoutRedirectUris, isResourceServer: application.isResourceServer },
   });
   return {
     application,

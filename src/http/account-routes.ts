@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type Provider from 'oidc-provider';
 import type { AccountFlowDeps } from '../accounts/account-flows.ts';
 import type { PermissionCatalog, Locale } from '../permissions/catalog.ts';
-import { changePassword, confirmEmailChange, removeConnectedApp, requestEmailChange, updateProfile } from '../accounts/manage-account.ts';
+import { changePassword, confirmEmailChange, requestEmailChange, updateProfile } from '../accounts/manage-account.ts';
+import { listConnectedApps, removeConnectedApp } from '../accounts/connected-apps.ts';
 import { PASSWORD_RECOMMENDED_LENGTH } from '../accounts/account-rules.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
@@ -33,16 +34,16 @@ const SAVED = new Set(['profile', 'password', 'email', 'app_revoked']);
 
 async function renderAccount(deps: AccountRouteDeps, ctx: Context, current: SignedIn, extra: Record<string, unknown> = {}, status = 200) {
   const locale = ctx.state.locale as Locale;
-  const apps = await deps.flows.sessions.listConnectedApps(current.account.id);
-  const withNames = await Promise.all(apps.map(async (app) => ({
+  const apps = await listConnectedApps(deps.flows, current.account, (clientId) => deps.provider.Client.find(clientId));
+  const withNames = apps.map((app) => ({
     ...app,
-    name: (await deps.provider.Client.find(app.clientId))?.clientName ?? app.clientId,
     permissions: app.scopes.map((scope) => deps.catalog.describeScope(scope, locale)),
     sinceText: app.since.toLocaleDateString(locale, { year: 'numeric', month: 'long', day: 'numeric' }),
-  })));
+  }));
   const saved = typeof ctx.query.saved === 'string' && SAVED.has(ctx.query.saved) ? ctx.query.saved : undefined;
   deps.renderer.page(ctx, 'account', {
-    account: current.account, apps: withNames, saved, minLength: deps.flows.passwordMinLength,
+    account: current.account,
+    apps: withNames, saved, minLength: deps.flows.passwordMinLength,
     recommended: PASSWORD_RECOMMENDED_LENGTH, ...extra,
   }, status);
 }
@@ -91,8 +92,9 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     await requestEmailChange(flows, account, { newEmail: form.email!, currentPassword: form.current_password! }, requestContext(ctx));
     return 'email';
   }));
-  router.post('/apps/:grantId/revoke', formBody, csrf, signedIn, async (ctx) => {
-    await removeConnectedApp(flows, signedInOf(ctx).account, String(ctx.params.grantId), requestContext(ctx));
+  // By app, not by grant: "Remove access" ends everything the person gave that app.
+  router.post('/apps/:clientId/revoke', formBody, csrf, signedIn, async (ctx) => {
+    await removeConnectedApp(flows, signedInOf(ctx).account, String(ctx.params.clientId), requestContext(ctx));
     seeOther(ctx, '/account?saved=app_revoked');
   });
 

@@ -17,6 +17,9 @@ import type { Locale } from '../permissions/catalog.ts';
 import { API_SCOPES } from '../applications/client-metadata.ts';
 import type { MfaLimits } from '../mfa/mfa-limits.ts';
 import { showSecondFactor, submitSecondFactor, submitEnrolment } from './mfa-interaction-routes.ts';
+import { grantConsent } from '../oidc/grant-consent.ts';
+import type { AccountSessions } from '../oidc/account-sessions.ts';
+import { showAccountChooser, submitAccountChoice } from './select-account-routes.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -27,6 +30,8 @@ export interface InteractionDeps {
   throttle: LoginThrottle;
   secondFactor: SecondFactorDeps;
   mfaLimits: MfaLimits;
+  /** Finds the person's grant for an app (src/oidc/account-sessions.ts): consent joins it. */
+  grants: Pick<AccountSessions, 'findGrantId'>;
 }
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -118,6 +123,10 @@ async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<voi
     await showSecondFactor(deps, ctx, interaction);
     return;
   }
+  if (interaction.prompt.name === 'select_account') {
+    await showAccountChooser(deps, ctx, interaction);
+    return;
+  }
   throw new AppError('interaction_expired', 'this sign-in step is not available; start again from the application');
 }
 
@@ -150,25 +159,17 @@ async function submitConsent(deps: InteractionDeps, ctx: Context): Promise<void>
     await finish(deps, ctx, { error: 'access_denied', error_description: 'the user denied the request' }, false);
     return;
   }
-  const { provider } = deps;
   const accountId = interaction.session!.accountId;
   const clientId = String(interaction.params.client_id);
-  const grant = interaction.grantId
-    ? await provider.Grant.find(interaction.grantId)
-    : new provider.Grant({ accountId, clientId });
-  if (!grant) throw new AppError('interaction_expired', 'this authorization has expired; start again from the application');
-  const details = consentDetails(interaction);
-  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
-  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
-    grant.addResourceScope(indicator, scopes.join(' '));
-  }
-  const grantId = await grant.save();
+  const grantId = await grantConsent(deps.provider, deps.grants,
+    { accountId, clientId, grantId: interaction.grantId, details: consentDetails(interaction) });
+  if (!grantId) throw new AppError('interaction_expired', 'this authorization has expired; start again from the application');
   await deps.audit.record({
     type: 'consent.granted', actor: accountActor({ id: accountId }), subject: accountId, clientId, ip: ctx.ip,
     details: { grantId, scopes: requestedScopes(interaction) },
   });
-  await finish(deps, ctx, { consent: interaction.grantId ? {} : { grantId } }, true);
+  // Always named: the grant may be another session's (grantConsent), which this session then joins.
+  await finish(deps, ctx, { consent: { grantId } }, true);
 }
 
 async function abortInteraction(deps: InteractionDeps, ctx: Context): Promise<void> {
@@ -184,6 +185,7 @@ export function createInteractionRoutes(deps: InteractionDeps): Router {
   router.post('/consent', formBody, csrf, (ctx) => submitConsent(deps, ctx));
   router.post('/mfa', formBody, csrf, (ctx) => submitSecondFactor(deps, ctx));
   router.post('/mfa-enroll', formBody, csrf, (ctx) => submitEnrolment(deps, ctx));
+  router.post('/select-account', formBody, csrf, (ctx) => submitAccountChoice(deps, ctx));
   router.post('/abort', formBody, csrf, (ctx) => abortInteraction(deps, ctx));
   return router;
 }

@@ -1,43 +1,83 @@
-import type { ArtifactStore } from '../storage/contract.ts';
+import type { ArtifactPayload, ArtifactStore } from '../storage/contract.ts';
 import { storeForModel, revokeGrant, type AdapterStores } from './adapter.ts';
 
+/**
+ * One app a person authorized: every grant they have for it taken together (normally one; two
+ * only when sessions consented at the same moment, see findAccountGrantId).
+ */
 export interface ConnectedApp {
-  grantId: string;
   clientId: string;
+  /** What the grants hold (OIDC and API scopes), before what the client and roles allow today. */
   scopes: string[];
   since: Date;
 }
 
-/** What account pages and password changes need of the provider's sessions and grants. */
+/** What account pages, consent and password changes need of the provider's sessions and grants. */
 export interface AccountSessions {
   /** Signs the account out everywhere (ASVS 5 7.4.3), except the session `exceptUid` if given. */
   endSessions(accountId: string, exceptUid?: string): Promise<number>;
-  /** The apps the person authorized (one grant each): their permissions and since when. */
+  /** The grant a new authorization of this account for this client joins (findAccountGrantId). */
+  findGrantId(accountId: string, clientId: string): Promise<string | undefined>;
+  /** The apps the person authorized, one per app: their granted permissions and since when. */
   listConnectedApps(accountId: string): Promise<ConnectedApp[]>;
-  /** Revokes one grant of the account: its refresh tokens and codes stop working. False if not theirs. */
-  revokeConnectedApp(accountId: string, grantId: string): Promise<boolean>;
+  /**
+   * Revokes every grant of the account for this client: their refresh tokens and codes stop
+   * working, and resource servers are told of each. The ids revoked (none: nothing of theirs).
+   */
+  revokeConnectedApp(accountId: string, clientId: string): Promise<string[]>;
   revokeAllConnectedApps(accountId: string): Promise<number>;
 }
 
-type GrantPayload = { accountId?: string; clientId?: string; iat?: number; openid?: { scope?: string };
+type GrantPayload = ArtifactPayload & { clientId?: string; iat?: number; openid?: { scope?: string };
   resources?: Record<string, string> };
+
+type StoredGrant = { id: string; grant: GrantPayload };
+
+const issuedAt = ({ grant }: StoredGrant) => grant.iat ?? 0;
+const oldestFirst = (a: StoredGrant, b: StoredGrant) => issuedAt(a) - issuedAt(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The account's live grants for one client, oldest first. */
+async function grantsFor(grants: ArtifactStore, accountId: string, clientId: string): Promise<StoredGrant[]> {
+  return (await grants.listByAccountId('Grant', accountId))
+    .map(({ id, payload }) => ({ id, grant: payload as GrantPayload }))
+    .filter(({ grant }) => grant.clientId === clientId)
+    .sort(oldestFirst);
+}
+
+/**
+ * The one place that decides which grant is "this person's for this app": consent is remembered
+ * per account and client, not per browser session (oidc-provider's default finds the grant through
+ * the session, so every new session would consent again and add a grant). Two sessions consenting
+ * at the same moment can still leave two; every session then joins the oldest (same order
+ * everywhere), and revoking by account and client takes them all.
+ */
+export async function findAccountGrantId(stores: AdapterStores, accountId: string, clientId: string): Promise<string | undefined> {
+  return (await grantsFor(storeForModel(stores, 'Grant'), accountId, clientId))[0]?.id;
+}
+
+const scopesOf = (grant: GrantPayload) => [...(grant.openid?.scope?.split(' ') ?? []),
+  ...Object.values(grant.resources ?? {}).flatMap((scope) => scope.split(' '))].filter(Boolean);
 
 export function createAccountSessions(stores: AdapterStores, hiddenClientIds: readonly string[] = []): AccountSessions {
   const sessions: ArtifactStore = storeForModel(stores, 'Session');
   const grants: ArtifactStore = storeForModel(stores, 'Grant');
+  const isShown = (clientId: string | undefined): clientId is string => Boolean(clientId) && !hiddenClientIds.includes(clientId!);
 
-  const listConnectedApps = async (accountId: string) =>
-    (await grants.listByAccountId('Grant', accountId))
-      .map(({ id, payload }) => ({ id, grant: payload as GrantPayload }))
-      .filter(({ grant }) => grant.clientId && !hiddenClientIds.includes(grant.clientId))
-      .map(({ id, grant }) => ({
-        grantId: id,
-        clientId: grant.clientId!,
-        scopes: [...new Set([...(grant.openid?.scope?.split(' ') ?? []),
-          ...Object.values(grant.resources ?? {}).flatMap((scope) => scope.split(' '))].filter(Boolean))],
-        since: new Date((grant.iat ?? 0) * 1000),
-      }))
-      .sort((a, b) => a.since.getTime() - b.since.getTime());
+  async function listConnectedApps(accountId: string): Promise<ConnectedApp[]> {
+    const byClient = new Map<string, StoredGrant[]>();
+    for (const { id, payload } of await grants.listByAccountId('Grant', accountId)) {
+      const grant = payload as GrantPayload;
+      if (isShown(grant.clientId)) byClient.set(grant.clientId, [...(byClient.get(grant.clientId) ?? []), { id, grant }]);
+    }
+    return [...byClient].map(([clientId, owned]) => {
+      owned.sort(oldestFirst);
+      return {
+        clientId,
+        scopes: [...new Set(owned.flatMap(({ grant }) => scopesOf(grant)))],
+        since: new Date(issuedAt(owned[0]!) * 1000),
+      };
+    }).sort((a, b) => a.since.getTime() - b.since.getTime());
+  }
 
   return {
     async endSessions(accountId, exceptUid) {
@@ -47,12 +87,14 @@ export function createAccountSessions(stores: AdapterStores, hiddenClientIds: re
       await Promise.all(ended.map(({ id }) => sessions.destroy('Session', id)));
       return ended.length;
     },
+    findGrantId: (accountId, clientId) => findAccountGrantId(stores, accountId, clientId),
     listConnectedApps,
-    async revokeConnectedApp(accountId, grantId) {
-      const grant = (await grants.find('Grant', grantId)) as GrantPayload | undefined;
-      if (!grant || grant.accountId !== accountId) return false;
-      await revokeGrant(stores, grantId);
-      return true;
+    async revokeConnectedApp(accountId, clientId) {
+      if (!isShown(clientId)) return [];
+      const owned = (await grantsFor(grants, accountId, clientId)).map(({ id }) => id);
+      // Each publishes its revocation (adapter.ts onGrantRevoked): live JWTs of every session die.
+      await Promise.all(owned.map((id) => revokeGrant(stores, id)));
+      return owned;
     },
     async revokeAllConnectedApps(accountId) {
       const owned = await grants.listByAccountId('Grant', accountId);

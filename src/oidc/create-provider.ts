@@ -1,4 +1,4 @@
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration } from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import type { AccountStore } from '../storage/contract.ts';
@@ -10,6 +10,9 @@ import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
+import { createResourceIndicators } from './resource-indicators.ts';
+import { words } from './requested-scope.ts';
+import { allowOwnTokensOnly, answerUnregisteredGrantType } from './unauthorized-client.ts';
 import { createInteractionPolicy, type SignInCheck } from './interaction-policy.ts';
 import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
 import { isSignInComplete } from '../accounts/sign-in-state.ts';
@@ -30,21 +33,6 @@ export interface ProviderDeps {
   revocations: RevocationPublisher;
 }
 
-/** The permissions of the TokenIM API that the client may ask for. */
-function allowedApiScopes(catalog: PermissionCatalog, client: Record<string, unknown>): string[] {
-  const allowed = new Set(Array.isArray(client[API_SCOPES]) ? (client[API_SCOPES] as unknown[]) : []);
-  return catalog.apiScopes.filter((scope) => allowed.has(scope));
-}
-
-/** RFC 6749 §3.3: a scope the catalog does not know is refused, not silently ignored. */
-/** A space-separated request parameter (scope, acr_values) as its words. */
-const words = (value: unknown): string[] => (typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
-
-function rejectUnknownScopes(catalog: PermissionCatalog, ctx: KoaContextWithOIDC): void {
-  const unknown = words(ctx.oidc.params?.scope).find((scope) => !catalog.isKnownScope(scope));
-  if (unknown) throw new errors.InvalidScope(`"${unknown}" is not a TokenIM permission`, unknown);
-}
-
 /**
  * A session is saved again on every use, each time for the idle lifetime, but never past its
  * absolute end (sign-in + sessionAbsoluteSeconds, ASVS 5 7.3.2): the store then expires it and the
@@ -57,7 +45,6 @@ export function sessionTtl(ttl: Config['ttl'], loginTs: number | undefined, now 
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, catalog, renderer } = deps;
-  const audience = config.api.audience;
   const ttl = config.ttl;
   const loadAccount = createAccountLoader(deps.accounts);
   // isSignInComplete for a provider request: the mfa prompt, the first-party grant and the token
@@ -83,7 +70,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       [FIRST_PARTY]: true,
       [API_SCOPES]: [],
     }],
-    loadExistingGrant: (ctx) => loadExistingGrant(ctx, signInSatisfies),
+    loadExistingGrant: (ctx) => loadExistingGrant(ctx, signInSatisfies, deps.adapterStores),
     findAccount: createFindAccount(loadAccount, signInSatisfies),
     jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
     // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.
@@ -99,6 +86,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       profile: ['name'],
       email: ['email', 'email_verified'],
     },
+    // The ID token carries the claims of the granted scopes whichever access token the app got, as
+    // Keycloak and Auth0 do and RP libraries that read the ID token expect (OIDC Core §2: an ID
+    // token MAY carry other claims); UserInfo (§5.3) answers them as well. With the default (true)
+    // they would be there only when the access token is one UserInfo refuses (an API token).
+    conformIdTokenClaims: false,
     acrValues: [ACR_PASSWORD, ACR_MFA],
     responseTypes: ['code'],
     // RFC 9700 §2.1.1: PKCE for every client, confidential ones included; only S256 exists in v9.
@@ -158,11 +150,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         // RFC 7662 §4: only resource servers may introspect; other clients get {active:false}.
         allowedPolicy: async (_ctx, client) => client[RESOURCE_SERVER] === true,
       },
-      revocation: {
-        enabled: true,
-        // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
-      },
+      revocation: { enabled: true, allowedPolicy: allowOwnTokensOnly },
       userinfo: { enabled: true },
       registration: { enabled: false },
       rpInitiatedLogout: {
@@ -178,44 +166,14 @@ export function createProvider(deps: ProviderDeps): Provider {
           ctx.body = renderer.html(locale, 'logged-out');
         },
       },
-      resourceIndicators: {
-        enabled: true,
-        // RFC 8707: a request that names no resource gets the TokenIM API, if the client may use it.
-        defaultResource(ctx, client) {
-          rejectUnknownScopes(catalog, ctx);
-          return client && allowedApiScopes(catalog, client).length ? audience : undefined;
-        },
-        useGrantedResource: () => true,
-        /**
-         * Least privilege: the permissions a token can carry are the client's allow-list and, when
-         * a person is involved, those their roles allow (at /auth through the session, at the token
-         * endpoint through the account of the code or refresh token, so a role removed is gone at
-         * the next refresh). The library intersects this with what was requested and granted.
-         */
-        async getResourceServerInfo(ctx: KoaContextWithOIDC, resourceIndicator, client) {
-          if (resourceIndicator !== audience) throw new errors.InvalidTarget('unknown resource');
-          rejectUnknownScopes(catalog, ctx);
-          const clientScopes = allowedApiScopes(catalog, client);
-          if (!clientScopes.length) throw new errors.InvalidTarget('this client may not use the TokenIM API');
-          const accountId = ctx.oidc.entities.Account?.accountId ?? ctx.oidc.entities.Session?.accountId;
-          const account = accountId ? await loadAccount(ctx, accountId) : undefined;
-          const roleScopes = account ? catalog.scopesForRoles(account.roles) : undefined;
-          return {
-            scope: clientScopes.filter((scope) => !accountId || roleScopes?.has(scope)).join(' '),
-            audience,
-            accessTokenFormat: 'jwt',
-            accessTokenTTL: config.api.accessTokenTtlSeconds,
-            // RFC 9068 JWT access tokens, signed with ES256 (cheaper to sign and verify than RS256).
-            jwt: { sign: { alg: 'ES256' } },
-          };
-        },
-      },
+      resourceIndicators: createResourceIndicators({ catalog, api: config.api, loadAccount }),
     },
   };
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   installClientSecretCheck(provider, deps.secretHashKey);
+  answerUnregisteredGrantType(provider);
   // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
     deps.revocations.revoke('grant', grantId).catch((error: unknown) => provider.emit('server_error', undefined, error));

@@ -70,6 +70,8 @@ export interface ApplicationRecord {
   /** Space-separated allow-list of scopes this client may ask for. */
   scope: string;
   redirectUris: string[];
+  /** RP-Initiated Logout 1.0 §3; records stored before it existed read as []. */
+  postLogoutRedirectUris: string[];
   ownerId: string | null;
   /** Newest first. Empty for native (public) clients. */
   secrets: ClientSecretRecord[];

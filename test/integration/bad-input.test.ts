@@ -53,13 +53,14 @@ describe('client authentication at the token endpoint', () => {
     expect(res.body).toEqual((await clientCredentials('tkm_nobody', 'tkm_sk_whatever')).body);
   });
 
-  // RFC 6749 §5.2 names unauthorized_client here; oidc-provider answers invalid_request (kept as is).
-  it('a client_credentials client may not use authorization_code → 400, no token', async () => {
+  // RFC 6749 §5.2 (src/oidc/unauthorized-client.ts; oidc-provider itself answers invalid_request).
+  it('a client_credentials client may not use authorization_code → 400 unauthorized_client, no token', async () => {
     const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
     const res = await token(`grant_type=authorization_code&code=abc&redirect_uri=${encodeURIComponent(redirectUri)}&code_verifier=${verifier}`,
       { authorization: basic(service.clientId, service.secret) });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
+    expect(res.body).toEqual({ error: 'unauthorized_client',
+      error_description: 'this client is not registered for grant_type=authorization_code; it may use client_credentials' });
   });
 });
 

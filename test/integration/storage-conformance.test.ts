@@ -24,6 +24,8 @@ interface Backend {
   durable?: DurableStores;
   /** Everything the backend holds for artifacts (keys and values), as JSON: what a copy of it would show. */
   dump(): Promise<string>;
+  /** Removes the field from a stored application, as applications stored before it existed lack it. */
+  forgetPostLogoutRedirectUris?(clientId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,9 @@ const sqlite = createSqliteStores(`${tmp.path}/store.sqlite`);
 const backends: Backend[] = [{
   name: 'sqlite', artifacts: sqlite.artifacts, durable: sqlite, close: sqlite.connection.close,
   dump: async () => JSON.stringify(sqlite.db.prepare('SELECT * FROM oidc_artifacts').all()),
+  async forgetPostLogoutRedirectUris(clientId) {
+    sqlite.db.prepare("UPDATE applications SET data = json_remove(data, '$.postLogoutRedirectUris') WHERE client_id = ?").run(clientId);
+  },
 }];
 
 const testRedis = await startTestRedis();
@@ -63,6 +68,9 @@ if (process.env.MONGODB_URI) {
     artifacts: mongo.artifacts,
     durable: mongo,
     dump: async () => JSON.stringify(await mongo.db.collection('oidc_artifacts').find().toArray()),
+    async forgetPostLogoutRedirectUris(clientId) {
+      await collections(mongo.db).applications.updateOne({ _id: clientId }, { $unset: { postLogoutRedirectUris: '' } });
+    },
     close: async () => { await mongo.db.dropDatabase(); await mongo.connection.close(); },
   });
 }
@@ -314,6 +322,7 @@ const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRec
   type: 'service',
   scope: 'message:send',
   redirectUris: [],
+  postLogoutRedirectUris: [],
   ownerId: null,
   secrets: [{ hash: 'h1', createdAt: new Date('2026-01-01T00:00:00Z'), expiresAt: null }],
   isResourceServer: false,
@@ -371,7 +380,10 @@ describe.each(durableBackends)('%s: AccountStore updates', (_name, stores) => {
 
 describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
   it('round-trips an application, dates and secrets included', async () => {
-    const app = application({ secrets: [{ hash: 'h2', createdAt: new Date(), expiresAt: new Date(Date.now() + 1000) }] });
+    const app = application({
+      type: 'web', redirectUris: ['https://chat.example.test/callback'], postLogoutRedirectUris: ['https://chat.example.test/'],
+      secrets: [{ hash: 'h2', createdAt: new Date(), expiresAt: new Date(Date.now() + 1000) }],
+    });
     await stores.applications.insertApplication(app);
     expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
     await expect(stores.applications.insertApplication(app)).rejects.toBeInstanceOf(DuplicateError);
@@ -394,6 +406,20 @@ describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
     expect(await stores.applications.replaceApplication({ ...app, name: 'Renamed' }, 1)).toBe(true);
     expect(await stores.applications.replaceApplication({ ...app, name: 'Lost race' }, 1)).toBe(false);
     expect(await stores.applications.findApplicationByClientId(app.clientId)).toMatchObject({ name: 'Renamed', version: 2 });
+  });
+});
+
+const legacyApplicationBackends = backends.filter((b) => b.durable && b.forgetPostLogoutRedirectUris).map((b) => [b.name, b] as const);
+
+describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before post-logout redirect URIs', (_name, backend) => {
+  it('reads them with no post-logout redirect URIs', async () => {
+    const stores = backend.durable!;
+    const app = application({ type: 'web', redirectUris: ['https://chat.example.test/callback'],
+      postLogoutRedirectUris: ['https://chat.example.test/'], ownerId: id() });
+    await stores.applications.insertApplication(app);
+    await backend.forgetPostLogoutRedirectUris!(app.clientId);
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual({ ...app, postLogoutRedirectUris: [] });
+    expect(await stores.applications.listApplicationsByOwnerId(app.ownerId!)).toEqual([{ ...app, postLogoutRedirectUris: [] }]);
   });
 });
 

@@ -15,9 +15,11 @@ export interface ArtifactDocument {
 
 export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string };
 
-export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets'> & {
+export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris'> & {
   _id: string;
   secrets: ClientSecretRecord[];
+  /** Absent from applications stored before RP-initiated logout could return to the app. */
+  postLogoutRedirectUris?: string[];
 };
 
 export interface KeyringDocument {

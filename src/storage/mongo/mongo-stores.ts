@@ -5,7 +5,8 @@ import { collections, isDuplicateKey, type AccountDocument, type ApplicationDocu
   type AuditEventDocument, type KeyringDocument } from './mongo-collections.ts';
 
 const fromAccount = ({ _id, ...rest }: AccountDocument) => ({ id: _id, ...rest });
-const fromApplication = ({ _id, ...rest }: ApplicationDocument): ApplicationRecord => ({ clientId: _id, ...rest });
+const fromApplication = ({ _id, postLogoutRedirectUris, ...rest }: ApplicationDocument): ApplicationRecord =>
+  ({ clientId: _id, ...rest, postLogoutRedirectUris: postLogoutRedirectUris ?? [] });
 const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument => ({ _id: clientId, ...rest });
 const fromKeyring = ({ _id, ...rest }: KeyringDocument) => ({ name: _id, ...rest });
 const fromAudit = ({ _id, ...rest }: AuditEventDocument) => ({ id: _id, ...rest });

@@ -3,8 +3,10 @@ import { DuplicateError, type ApplicationRecord, type ApplicationStore, type Cli
 import { isUniqueViolation } from './open-sqlite.ts';
 
 type StoredSecret = { hash: string; createdAt: string; expiresAt: string | null };
-type StoredApplication = Omit<ApplicationRecord, 'secrets' | 'revokedAt' | 'createdAt' | 'updatedAt' | 'version'> & {
+type StoredApplication = Omit<ApplicationRecord, 'secrets' | 'postLogoutRedirectUris' | 'revokedAt' | 'createdAt' | 'updatedAt' | 'version'> & {
   secrets: StoredSecret[];
+  /** Absent from applications stored before RP-initiated logout could return to the app. */
+  postLogoutRedirectUris?: string[];
   revokedAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -36,6 +38,7 @@ function decode(row: { data: string; version: number } | undefined): Application
   }));
   return {
     ...stored,
+    postLogoutRedirectUris: stored.postLogoutRedirectUris ?? [],
     secrets,
     revokedAt: stored.revokedAt === null ? null : new Date(stored.revokedAt),
     createdAt: new Date(stored.createdAt),

@@ -1,0 +1,96 @@
+import { errors, type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/schema.ts';
+import type { PermissionCatalog } from '../permissions/catalog.ts';
+import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
+import type { AccountLoader } from './find-account.ts';
+import { asksForApiPermission, readRequestedScope, words } from './requested-scope.ts';
+
+type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
+
+export interface ResourceIndicatorDeps {
+  catalog: PermissionCatalog;
+  api: Config['api'];
+  loadAccount: AccountLoader;
+}
+
+const isClientCredentials = (ctx: KoaContextWithOIDC) =>
+  ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+
+/**
+ * The scope a service's client_credentials request is processed with. Without `scope`, every
+ * permission its application is allowed: RFC 6749 §3.3 lets the server apply a pre-defined
+ * default, and Auth0 does the same. Permissions outside the allow-list are left out and the
+ * token response's `scope` says what was granted (§5.1); when none is left, invalid_scope names
+ * them (§5.2), rather than an access token that can do nothing.
+ */
+export function clientCredentialsScope(requested: readonly string[], allowed: readonly string[]): string {
+  if (!requested.length) return allowed.join(' ');
+  const granted = requested.filter((scope) => allowed.includes(scope));
+  if (!granted.length) {
+    throw new errors.InvalidScope(
+      `this application is not allowed ${requested.join(' ')}; it may ask for ${allowed.join(' ') || 'no permission'}`, requested.join(' '));
+  }
+  return granted.join(' ');
+}
+
+/**
+ * RFC 8707 resource indicators with one resource server, the TokenIM API. The API is a token's
+ * audience when the request names it or asks for one of its permissions; otherwise (an app asking
+ * `openid profile email` only) the access token is the one OIDC Core §5.3 UserInfo accepts, which
+ * oidc-provider issues only without an audience (lib/actions/userinfo.js validateAudience).
+ */
+export function createResourceIndicators({ catalog, api, loadAccount }: ResourceIndicatorDeps): ResourceIndicators {
+  /**
+   * Reads the request's scope where every authorization and client_credentials request passes
+   * (lib/shared/check_resource.js: defaultResource when no resource is named, else
+   * getResourceServerInfo): unknown permissions are refused here, and a service's request gets
+   * the scope it is processed with (the library reads params.scope after these hooks).
+   */
+  const readScope = (ctx: KoaContextWithOIDC, client: Client): string[] => {
+    const requested = readRequestedScope(catalog, ctx.oidc.params?.scope);
+    if (isClientCredentials(ctx)) ctx.oidc.params!.scope = clientCredentialsScope(requested, obtainableApiScopes(catalog, client));
+    return requested;
+  };
+
+  return {
+    enabled: true,
+    defaultResource(ctx, client) {
+      if (!client) return undefined;
+      const requested = readScope(ctx, client);
+      const wantsApi = isClientCredentials(ctx) || asksForApiPermission(catalog, requested);
+      return wantsApi && obtainableApiScopes(catalog, client).length ? api.audience : undefined;
+    },
+    /**
+     * At the token endpoint the API granted at /auth stays the audience, unless the request's
+     * `scope` asks for OIDC scopes only: a refresh with `scope=openid profile email` (RFC 6749 §6)
+     * then gets the UserInfo token (lib/helpers/resolve_resource.js), the second token RFC 8707
+     * §2.2 expects an app to fetch for a second resource.
+     */
+    useGrantedResource(ctx) {
+      const requested = words(ctx.oidc.params?.scope);
+      return !requested.length || asksForApiPermission(catalog, requested);
+    },
+    /**
+     * Least privilege: the permissions a token can carry are the client's allow-list and, when
+     * a person is involved, those their roles allow (at /auth through the session, at the token
+     * endpoint through the account of the code or refresh token, so a role removed is gone at
+     * the next refresh). The library intersects this with what was requested and granted.
+     */
+    async getResourceServerInfo(ctx, resourceIndicator, client) {
+      if (resourceIndicator !== api.audience) throw new errors.InvalidTarget('unknown resource');
+      readScope(ctx, client);
+      if (!obtainableApiScopes(catalog, client).length) throw new errors.InvalidTarget('this client may not use the TokenIM API');
+      const accountId = ctx.oidc.entities.Account?.accountId ?? ctx.oidc.entities.Session?.accountId;
+      // An account gone since: no role, so no permission.
+      const roles = accountId ? (await loadAccount(ctx, accountId))?.roles ?? [] : undefined;
+      return {
+        scope: obtainableApiScopes(catalog, client, roles).join(' '),
+        audience: api.audience,
+        accessTokenFormat: 'jwt',
+        accessTokenTTL: api.accessTokenTtlSeconds,
+        // RFC 9068 JWT access tokens, signed with ES256 (cheaper to sign and verify than RS256).
+        jwt: { sign: { alg: 'ES256' } },
+      };
+    },
+  };
+}

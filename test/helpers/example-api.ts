@@ -1,0 +1,32 @@
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { createImApi } from '../../src/resource-server/example-im-api.ts';
+import { createTokenVerifier } from '../../src/resource-server/verify-access-token.ts';
+import { createRevocationListener, type RevocationListener } from '../../src/resource-server/revocation-listener.ts';
+import type { TestServer } from './test-server.ts';
+
+export interface ExampleApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The example TokenIM API on a free loopback port, trusting `server`'s JWKS. `revocations`: the
+ * listener to consult (its close is left to the caller).
+ */
+export async function startExampleApi(server: TestServer, options: { revocations?: RevocationListener } = {}): Promise<ExampleApi> {
+  const verify = createTokenVerifier({ issuer: server.issuer, audience: 'urn:tokenim:api', revocations: options.revocations });
+  const api = createServer(createImApi(verify, server.services.catalog).callback()).listen(0, '127.0.0.1');
+  await once(api, 'listening');
+  return {
+    url: `http://127.0.0.1:${(api.address() as { port: number }).port}`,
+    close: () => new Promise<void>((resolve) => api.close(() => resolve())),
+  };
+}
+
+/** A revocation listener that polls `server`'s GET /revocations as the resource-server client `rs`. */
+export async function pollRevocations(server: TestServer, rs: { clientId: string; secret: string }): Promise<RevocationListener> {
+  const listener = createRevocationListener({ poll: { url: `${server.issuer}/revocations`, clientId: rs.clientId, clientSecret: rs.secret } });
+  await listener.ready;
+  return listener;
+}
