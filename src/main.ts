@@ -1,3 +1,5 @@
+// First: on Node.js before 24 one line instead of a stack (see the file).
+import '../bin/require-node-24.js';
 import { loadConfig, loadOrExit, ConfigError } from './config/load-config.ts';
 import { createLogger } from './shared/logger.ts';
 import { startServer } from './server.ts';
@@ -27,6 +29,9 @@ try {
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`tokenim-auth: configuration error: ${error.message}\n`);
+  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    // A mistake in the setup, not a crash: one line that says what to change.
+    process.stderr.write(`tokenim-auth: port ${config.port} is in use; set PORT to another\n`);
   } else {
     logger.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
   }

@@ -18,8 +18,11 @@ export function checkApplicationName(raw: string): string {
 }
 
 /** Every scope must be in the catalog; service applications get API permissions only (no user). */
-export function checkApplicationScope(catalog: PermissionCatalog, type: ApplicationType, scope: string | undefined): string {
+export function checkApplicationScope(catalog: PermissionCatalog, type: ApplicationType, scope: string | undefined,
+  options: { isResourceServer?: boolean | undefined } = {}): string {
   if (scope === undefined || !scope.trim()) {
+    // A resource server only checks tokens (introspection, GET /revocations): it needs no permission.
+    if (options.isResourceServer) return '';
     // A service acts for no user, so no role limits what it gets: it must name its permissions.
     if (type === 'service') {
       throw new AppError('scope_required', 'a service application needs --scope naming the permissions it may use');

@@ -51,7 +51,7 @@ export async function createApplication(
 ): Promise<{ application: ApplicationRecord; secret: IssuedSecret | undefined }> {
   const type = parseApplicationType(input.type);
   const name = checkApplicationName(input.name);
-  const scope = checkApplicationScope(deps.catalog, type, input.scope);
+  const scope = checkApplicationScope(deps.catalog, type, input.scope, { isResourceServer: input.isResourceServer });
   const redirectUris = checkRedirectUris(type, input.redirectUris ?? []);
   const postLogoutRedirectUris = checkPostLogoutRedirectUris(type, input.postLogoutRedirectUris ?? []);
   if (input.isResourceServer && type !== 'service') {

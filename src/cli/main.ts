@@ -1,43 +1,49 @@
-import { parseArgs } from 'node:util';
+// First: on Node.js before 24 one line instead of a stack (see the file).
+import '../../bin/require-node-24.js';
+import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError } from '../config/load-config.ts';
 import { buildServices, type Services } from '../services.ts';
 import { closeConnections } from '../storage/open-stores.ts';
 import { isAppError } from '../shared/app-error.ts';
-import { COMMANDS, UsageError, type Command, type Options } from './commands.ts';
+import { UsageError } from './command.ts';
+import { COMMANDS } from './commands.ts';
+import { parseCommandLine, type Invocation } from './parse-command-line.ts';
 
-// `tokenim-auth <area> <verb> [options]`: JSON on stdout, errors on stderr;
+// `tokenim-auth <area> <command> [options]`: JSON on stdout, errors on stderr;
 // exit 0 on success, 1 on failure, 2 on a usage error.
-const USAGE = `usage: tokenim-auth <command> [options]\n${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}\n`;
 
-function parse(command: Command, args: string[]): Options {
-  let values: Options;
-  try {
-    values = parseArgs({ args, options: command.options, strict: true, allowPositionals: false }).values as Options;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const missing = command.required.filter((name) => values[name] === undefined);
-  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`);
-  return values;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv.slice(0, 2).join(' ');
-  const command = COMMANDS[name];
-  if (!command || argv[0] === '--help') {
-    process.stderr.write(argv.length && argv[0] !== '--help' ? `tokenim-auth: unknown command "${name}"\n${USAGE}` : USAGE);
+  let invocation: Invocation;
+  try {
+    invocation = parseCommandLine(argv, COMMANDS);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`tokenim-auth: ${error.message}\n`);
     return 2;
+  }
+  if (invocation.kind === 'help') {
+    process.stdout.write(invocation.text);
+    return 0;
+  }
+  if (invocation.kind === 'version') {
+    process.stdout.write(`tokenim-auth ${version()}\n`);
+    return 0;
   }
   let services: Services | undefined;
   try {
-    const options = parse(command, argv.slice(2));
     services = await buildServices(loadConfig());
-    const result = await command.run(services, options);
+    const result = await invocation.command.run(services, invocation.options);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`tokenim-auth: ${error.message}\nusage: tokenim-auth ${command.usage}\n`);
+      // An option value only the command can judge (e.g. --grace soon): still a usage error.
+      process.stderr.write(`tokenim-auth: ${error.message}; see "tokenim-auth ${invocation.name} --help"\n`);
       return 2;
     }
     const message = isAppError(error) || error instanceof ConfigError ? error.message : `unexpected error: ${(error as Error).message}`;

@@ -4,20 +4,29 @@ import { bodyParser } from '@koa/bodyparser';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { bearerAuth, requireScope, type BearerOptions } from './koa-bearer.ts';
 import type { VerifiedAccessToken } from './verify-access-token.ts';
+import type { DpopProofVerifier } from './verify-dpop-proof.ts';
+import { loadTranslations } from '../http/i18n.ts';
+import { DEFAULT_VIEWS_DIR } from '../http/render.ts';
 
 /**
  * The example TokenIM API: POST /v1/messages needs message:send, GET /v1/calls needs calls:read.
- * It stores nothing; it shows how a TokenIM service uses the bearer middleware.
+ * It stores nothing; it shows how a TokenIM service uses the bearer/DPoP middleware.
  */
-export function createImApi(verify: (token: string) => Promise<VerifiedAccessToken>, catalog: PermissionCatalog): Koa {
+export function createImApi(
+  verify: (token: string) => Promise<VerifiedAccessToken>,
+  catalog: PermissionCatalog,
+  settings: { dpop?: DpopProofVerifier; trustProxy?: boolean } = {},
+): Koa {
   const options: BearerOptions = {
-    explainMissingScope: (scope, token) => {
+    translations: loadTranslations(DEFAULT_VIEWS_DIR),
+    ...(settings.dpop ? { dpop: settings.dpop } : {}),
+    explainMissingScope: (scope, token, t) => {
       // A client-credentials token acts for the application itself: its allow-list, not a role, decides.
-      if (token && token.claims.sub === token.claims.client_id) {
-        return 'this application is not allowed it; an administrator can add it to the application';
-      }
+      if (token && token.claims.sub === token.claims.client_id) return t('resource_server.application_not_allowed');
       const roles = catalog.rolesGranting(scope);
-      return roles.length ? `the role ${roles.join(' or ')} grants it; ask an administrator` : 'no role grants it';
+      return roles.length
+        ? t('resource_server.role_grants', { roles: roles.join(t('resource_server.roles_or')) })
+        : t('resource_server.no_role');
     },
   };
   const router = new Router({ prefix: '/v1' });
@@ -31,7 +40,8 @@ export function createImApi(verify: (token: string) => Promise<VerifiedAccessTok
   router.get('/calls', requireScope('calls:read', options), (ctx) => {
     ctx.body = { calls: [], for: (ctx.state.accessToken as VerifiedAccessToken).claims.sub };
   });
-  const app = new Koa();
+  // Behind a reverse proxy the request URL (which DPoP proofs name) is the proxy's: X-Forwarded-*.
+  const app = new Koa({ proxy: settings.trustProxy ?? false });
   app.use(router.routes()).use(router.allowedMethods());
   return app;
 }

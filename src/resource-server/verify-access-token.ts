@@ -11,6 +11,8 @@ export interface AccessTokenClaims extends JWTPayload {
   issued_at_ms?: number;
   acr?: string;
   amr?: string[];
+  /** RFC 9449 §6.1: a DPoP-bound token names the SHA-256 thumbprint of the client's key. */
+  cnf?: { jkt?: string };
 }
 
 export interface VerifiedAccessToken {
@@ -18,11 +20,20 @@ export interface VerifiedAccessToken {
   scopes: Set<string>;
 }
 
-/** A token that must be refused: RFC 6750 `invalid_token`. */
+export type InvalidTokenReason = 'expired' | 'claim' | 'signature' | 'malformed' | 'revoked';
+
+/**
+ * A token that must be refused: RFC 6750 `invalid_token`. `reason` (and `claim`) name the problem
+ * for a translated description; the message is the English one.
+ */
 export class InvalidTokenError extends Error {
-  constructor(message: string) {
+  readonly reason: InvalidTokenReason;
+  readonly claim: string | undefined;
+  constructor(reason: InvalidTokenReason, message: string, claim?: string) {
     super(message);
     this.name = 'InvalidTokenError';
+    this.reason = reason;
+    this.claim = claim;
   }
 }
 
@@ -68,9 +79,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): (token: stri
       });
       claims = verified.payload;
     } catch (error) {
-      throw new InvalidTokenError(describeJoseError(error));
+      throw describeJoseError(error);
     }
-    if (options.revocations?.isRevoked(claims)) throw new InvalidTokenError('the token was revoked');
+    if (options.revocations?.isRevoked(claims)) throw new InvalidTokenError('revoked', 'the token was revoked');
     return { claims, scopes: new Set((claims.scope ?? '').split(' ').filter(Boolean)) };
   };
 }
@@ -83,10 +94,15 @@ async function discoverJwksUri(issuer: string): Promise<string> {
   return jwksUri;
 }
 
-function describeJoseError(error: unknown): string {
+function describeJoseError(error: unknown): InvalidTokenError {
   const code = (error as { code?: string }).code;
-  if (code === 'ERR_JWT_EXPIRED') return 'the token has expired';
-  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `the token's ${(error as { claim?: string }).claim ?? 'claims'} is not valid here`;
-  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'ERR_JWKS_NO_MATCHING_KEY') return 'the token signature is not valid';
-  return 'the token is malformed or not an access token';
+  if (code === 'ERR_JWT_EXPIRED') return new InvalidTokenError('expired', 'the token has expired');
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+    const claim = (error as { claim?: string }).claim ?? 'claims';
+    return new InvalidTokenError('claim', `the token's ${claim} is not valid here`, claim);
+  }
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'ERR_JWKS_NO_MATCHING_KEY') {
+    return new InvalidTokenError('signature', 'the token signature is not valid');
+  }
+  return new InvalidTokenError('malformed', 'the token is malformed or not an access token');
 }

@@ -48,6 +48,13 @@ export interface AccountStore {
   updateAccountRolesById(id: string, roles: string[], updatedAt: Date): Promise<boolean>;
   /** Throws DuplicateError when a new email is taken. False when there is no such account. */
   updateAccountById(id: string, patch: AccountPatch): Promise<boolean>;
+  /** Oldest first; with `role`, only the accounts that have it. */
+  listAccounts(query: AccountQuery): Promise<AccountRecord[]>;
+}
+
+export interface AccountQuery {
+  role?: string;
+  limit: number;
 }
 
 export type AccountPatch = Partial<Pick<AccountRecord, 'name' | 'email' | 'passwordHash' | 'emailVerified' | 'disabled'>> & {
@@ -89,6 +96,8 @@ export interface ApplicationStore {
   insertApplication(application: ApplicationRecord): Promise<void>;
   findApplicationByClientId(clientId: string): Promise<ApplicationRecord | undefined>;
   listApplicationsByOwnerId(ownerId: string): Promise<ApplicationRecord[]>;
+  /** Every application, revoked ones included, oldest first. */
+  listApplications(limit: number): Promise<ApplicationRecord[]>;
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (one atomic
    * compare-and-set), storing it with version `expectedVersion + 1`. False when it lost a race.

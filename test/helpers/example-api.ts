@@ -12,11 +12,14 @@ export interface ExampleApi {
 
 /**
  * The example TokenIM API on a free loopback port, trusting `server`'s JWKS. `revocations`: the
- * listener to consult (its close is left to the caller).
+ * listener to consult (its close is left to the caller); `settings` as for createImApi.
  */
-export async function startExampleApi(server: TestServer, options: { revocations?: RevocationListener } = {}): Promise<ExampleApi> {
+export async function startExampleApi(server: TestServer, options: {
+  revocations?: RevocationListener;
+  settings?: Parameters<typeof createImApi>[2];
+} = {}): Promise<ExampleApi> {
   const verify = createTokenVerifier({ issuer: server.issuer, audience: 'urn:tokenim:api', revocations: options.revocations });
-  const api = createServer(createImApi(verify, server.services.catalog).callback()).listen(0, '127.0.0.1');
+  const api = createServer(createImApi(verify, server.services.catalog, options.settings).callback()).listen(0, '127.0.0.1');
   await once(api, 'listening');
   return {
     url: `http://127.0.0.1:${(api.address() as { port: number }).port}`,

@@ -2,9 +2,14 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { makeTempDir } from '../helpers/temp-dir.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { buildServices } from '../../src/services.ts';
+import { closeConnections } from '../../src/storage/open-stores.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }).version;
 const dir = makeTempDir('cli');
 afterAll(() => dir.remove());
 
@@ -81,28 +86,164 @@ describe('tokenim-auth', () => {
   });
 
   it.each([
-    [['clients', 'create', '--name', 'X'], 'missing --type'],
-    [['clients', 'create', '--name', 'X', '--type', 'web', '--bogus'], "Unknown option '--bogus'"],
-    [['users', 'delete'], 'unknown command "users delete"'],
-    [['clients', 'rotate-secret', '--client-id', 'x', '--grace', 'soon'], '--grace takes a whole number of seconds'],
-  ])('%j is a usage error: exit 2', async (args, message) => {
+    [['clients', 'create', '--name', 'X'], 'missing --type; see "tokenim-auth clients create --help"'],
+    [['clients', 'create', '--name', 'X', '--type', 'web', '--bogus'], 'unknown option --bogus; see "tokenim-auth clients create --help"'],
+    [['clients', 'create', '--name', 'X', '--type', 'robot'],
+      '--type must be one of service, web, native (got "robot"); see "tokenim-auth clients create --help"'],
+    [['clients', 'create', '--name'], '--name needs a value; see "tokenim-auth clients create --help"'],
+    [['users', 'create', '--email', '--password', 'x'], '--email needs a value (write --email=VALUE for one that starts with "-")'],
+    [['users', 'create', '--email', 'a@b.example', '--password', 'p', '--verified=yes'], '--verified takes no value'],
+    [['users', 'show', '--email', 'a@b.example', '--email', 'c@d.example'], '--email is given twice'],
+    [['users', 'list', 'everyone'], 'unexpected argument "everyone"; see "tokenim-auth users list --help"'],
+    [['users', 'list', '--limit', '0'], '--limit takes a whole number, from 1 to 10000 (got "0")'],
+    [['users', 'delete'], 'unknown command "users delete"; see "tokenim-auth users --help"'],
+    [['groups', 'list'], 'unknown command "groups"; see "tokenim-auth --help"'],
+    [['clients'], 'missing command after "clients"; see "tokenim-auth clients --help"'],
+    [[], 'missing command; see "tokenim-auth --help"'],
+    [['--verbose'], 'unknown option --verbose; see "tokenim-auth --help"'],
+    [['clients', 'rotate-secret', '--client-id', 'x', '--grace', 'soon'],
+      '--grace takes a whole number of seconds, 0 or more (got "soon"); see "tokenim-auth clients rotate-secret --help"'],
+  ])('%j is a usage error: exit 2, one line on stderr', async (args, message) => {
     const result = await tokenimAuth(...args);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(message);
+    expect(result.stderr.startsWith(`tokenim-auth: ${message}`)).toBe(true);
+    expect(result.stderr).toMatch(/^tokenim-auth: [^\n]+; see "tokenim-auth( [a-z-]+)* --help"\n$/);
     expect(result.stdout).toBe('');
   });
 
   it.each([
-    [['clients', 'create', '--name', 'X', '--type', 'robot'], 'type must be one of service, web, native'],
+    [['--help'], 'usage: tokenim-auth <area> <command> [options]', ['users create', 'clients set-scopes', 'example-api credentials']],
+    [['-h'], 'usage: tokenim-auth <area> <command> [options]', ['keys rotate']],
+    [['clients', '--help'], 'usage: tokenim-auth clients <command> [options]', ['clients list', 'clients show', 'clients revoke']],
+    [['clients', 'create', '--help'], 'usage: tokenim-auth clients create --name N --type service|web|native [--scope "a b"] '
+      + '[--redirect-uri U]... [--post-logout-redirect-uri U]... [--owner EMAIL] [--resource-server] [--first-party]', ['--first-party']],
+    // --help wins over anything else on the line, as in git and npm.
+    [['users', 'list', '--bogus', '--help'], 'usage: tokenim-auth users list [--role R] [--limit N]', ['--limit N']],
+  ])('%j prints usage on stdout and exits 0', async (args, usage, mentions) => {
+    const result = await tokenimAuth(...args);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.split('\n')[0]).toBe(usage);
+    for (const mention of mentions) expect(result.stdout).toContain(mention);
+  });
+
+  it.each([[['--version']], [['clients', '--version']], [['clients', 'create', '--version']]])('%j prints the version', async (args) => {
+    const result = await tokenimAuth(...args);
+    expect(result).toMatchObject({ code: 0, stdout: `tokenim-auth ${VERSION}\n`, stderr: '' });
+  });
+
+  it.each([
     [['clients', 'create', '--name', 'X', '--type', 'service'], 'a service application needs --scope'],
     [['clients', 'create', '--name', 'X', '--type', 'service', '--scope', 'message:delete'], 'unknown scope message:delete'],
     [['clients', 'create', '--name', 'X', '--type', 'web', '--redirect-uri', 'http://app.example/cb'], 'must use https://'],
     [['clients', 'create', '--name', 'X', '--type', 'web', '--redirect-uri', 'https://app.example/cb#x'], 'must not contain a fragment'],
     [['users', 'create', '--email', 'not-an-email', '--password', 'long enough pass'], 'enter a valid email address'],
     [['users', 'create', '--email', 'a@b.example', '--password', 'short'], 'at least 8 characters'],
+    [['users', 'show', '--email', 'nobody@example.test'], 'no account has this email address'],
+    [['users', 'list', '--role', 'boss'], 'unknown role boss; roles are member, support, auditor, admin'],
+    [['clients', 'show', '--client-id', 'tkm_nope'], 'no application has this client id'],
+    [['clients', 'list', '--owner', 'nobody@example.test'], 'no account has this email address'],
+    [['clients', 'set-scopes', '--client-id', 'tkm_nope', '--scope', 'message:send'], 'no active application has this client id'],
   ])('%j fails with a clear message: exit 1', async (args, message) => {
     const result = await tokenimAuth(...args);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(message);
+  });
+});
+
+describe('tokenim-auth users show | users list', () => {
+  it('shows roles, two-factor status and dates, never the password hash', async () => {
+    await tokenimAuth('users', 'create', '--email', 'lee@example.test', '--password', 'long enough pass', '--role', 'auditor', '--verified');
+    const shown = await tokenimAuth('users', 'show', '--email', 'Lee@Example.test');
+    expect(shown.code).toBe(0);
+    expect(shown.json).toMatchObject({ email: 'lee@example.test', roles: ['auditor'], email_verified: true, disabled: false,
+      two_factor: { status: 'off' }, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(shown.stdout).not.toMatch(/argon2|password/i);
+
+    // Two-factor status as the store has it: an enrolment waiting for its first code, then enabled.
+    const services = await buildServices(loadConfig({ DATA_DIR: dir.path, LOG_LEVEL: 'silent' }));
+    try {
+      const { mfa } = services.stores.durable;
+      const accountId = String(shown.json!.id);
+      await mfa.savePendingTotp(accountId, 'sealed-secret', new Date());
+      expect((await tokenimAuth('users', 'show', '--email', 'lee@example.test')).json).toMatchObject({ two_factor: { status: 'pending' } });
+      await mfa.enableTotp(accountId, 'sealed-secret', 1, ['h1', 'h2'], new Date('2026-05-05T00:00:00Z'));
+      const enabled = await tokenimAuth('users', 'show', '--email', 'lee@example.test');
+      expect(enabled.json).toMatchObject({ two_factor: { status: 'enabled', enabled_at: '2026-05-05T00:00:00.000Z', recovery_codes_left: 2 } });
+      expect(enabled.stdout).not.toContain('sealed-secret');
+    } finally {
+      await closeConnections(services.stores.connections);
+    }
+  });
+
+  it('lists accounts oldest first, by role, up to --limit', async () => {
+    for (const name of ['ann', 'bob', 'cy']) {
+      await tokenimAuth('users', 'create', '--email', `${name}@list.test`, '--password', 'long enough pass',
+        '--role', name === 'bob' ? 'member' : 'support');
+    }
+    const support = await tokenimAuth('users', 'list', '--role', 'support');
+    const emails = (support.json!.users as { email: string }[]).map((u) => u.email);
+    expect(emails.filter((e) => e.endsWith('@list.test'))).toEqual(['ann@list.test', 'cy@list.test']);
+    expect(emails).not.toContain('bob@list.test');
+    const everyone = await tokenimAuth('users', 'list');
+    const listed = (everyone.json!.users as { email: string }[]).map((u) => u.email).filter((e) => e.endsWith('@list.test'));
+    expect(listed).toEqual(['ann@list.test', 'bob@list.test', 'cy@list.test']);
+    const one = await tokenimAuth('users', 'list', '--limit', '1');
+    expect(one.json).toMatchObject({ count: 1 });
+    expect(everyone.stdout).not.toMatch(/argon2|password/i);
+  });
+});
+
+describe('tokenim-auth clients list | show | set-scopes', () => {
+  it('shows an application with its secrets as dates only; lists by owner', async () => {
+    await tokenimAuth('users', 'create', '--email', 'dev@example.test', '--password', 'long enough pass');
+    const created = await tokenimAuth('clients', 'create', '--name', 'Chat', '--type', 'web', '--owner', 'dev@example.test',
+      '--redirect-uri', 'https://chat.example.test/cb', '--post-logout-redirect-uri', 'https://chat.example.test/bye',
+      '--post-logout-redirect-uri', 'https://chat.example.test/');
+    expect(created.json).toMatchObject({ post_logout_redirect_uris: ['https://chat.example.test/bye', 'https://chat.example.test/'] });
+    const clientId = String(created.json!.client_id);
+    const shown = await tokenimAuth('clients', 'show', '--client-id', clientId);
+    expect(shown.json).toMatchObject({ client_id: clientId, name: 'Chat', type: 'web', owner: 'dev@example.test',
+      redirect_uris: ['https://chat.example.test/cb'], post_logout_redirect_uris: ['https://chat.example.test/bye', 'https://chat.example.test/'],
+      resource_server: false, revoked_at: null, secrets: [{ created_at: expect.any(String), expires_at: null, live: true }] });
+    expect(shown.stdout).not.toContain(String(created.json!.client_secret));
+    expect(shown.stdout).not.toMatch(/tkm_sk_|hmac-sha256|"hash"/);
+
+    const mine = await tokenimAuth('clients', 'list', '--owner', 'dev@example.test');
+    expect((mine.json!.clients as { client_id: string }[]).map((c) => c.client_id)).toEqual([clientId]);
+    const all = await tokenimAuth('clients', 'list');
+    expect((all.json!.clients as { client_id: string }[]).map((c) => c.client_id)).toContain(clientId);
+    expect(all.stdout).not.toMatch(/tkm_sk_|hmac-sha256|"hash"/);
+  });
+
+  it('set-scopes replaces the allow-list, checked like create, with a ledger event; narrowing publishes a revocation', async () => {
+    const { json } = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send message:read');
+    const clientId = String(json!.client_id);
+    const bad = await tokenimAuth('clients', 'set-scopes', '--client-id', clientId, '--scope', 'message:send openid');
+    expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining('a service application has no user: openid') });
+    const empty = await tokenimAuth('clients', 'set-scopes', '--client-id', clientId, '--scope', ' ');
+    expect(empty).toMatchObject({ code: 1, stderr: expect.stringContaining('name at least one scope') });
+    const before = new Date();
+    const set = await tokenimAuth('clients', 'set-scopes', '--client-id', clientId, '--scope', 'message:send contacts:read');
+    expect(set.json).toEqual({ client_id: clientId, scope: 'message:send contacts:read' });
+    expect((await tokenimAuth('clients', 'show', '--client-id', clientId)).json).toMatchObject({ scope: 'message:send contacts:read' });
+
+    const services = await buildServices(loadConfig({ DATA_DIR: dir.path, LOG_LEVEL: 'silent' }));
+    try {
+      const events = await services.stores.durable.audit.listAuditEvents({ type: 'client.scopes_changed', since: before, limit: 10 });
+      expect(events.filter((e) => e.clientId === clientId)).toEqual([expect.objectContaining({
+        actor: expect.objectContaining({ kind: 'cli' }), details: { from: 'message:send message:read', to: 'message:send contacts:read' } })]);
+      const revocations = await services.stores.durable.revocations.listRevocationsSince(before, 100);
+      expect(revocations).toContainEqual(expect.objectContaining({ kind: 'client', value: clientId }));
+    } finally {
+      await closeConnections(services.stores.connections);
+    }
+  });
+
+  it('clients create --resource-server needs no --scope', async () => {
+    const created = await tokenimAuth('clients', 'create', '--name', 'Gateway', '--type', 'service', '--resource-server');
+    expect(created.code).toBe(0);
+    expect(created.json).toMatchObject({ client_id: expect.stringMatching(/^tkm_/), client_secret: expect.stringMatching(/^tkm_sk_/) });
+    expect((await tokenimAuth('clients', 'show', '--client-id', String(created.json!.client_id))).json).toMatchObject({ resource_server: true });
   });
 });

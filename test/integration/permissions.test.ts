@@ -1,21 +1,18 @@
 // Least-privilege tokens at a real resource server (the example TokenIM API), and instant
 // revocation: in embedded mode the API polls GET /revocations, in Redis mode it subscribes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { generateKeyPairSync } from 'node:crypto';
 import * as client from 'openid-client';
 import { SignJWT, importJWK, decodeJwt, type JWK } from 'jose';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { revokeApplication } from '../../src/applications/revoke-application.ts';
-import { createImApi } from '../../src/resource-server/example-im-api.ts';
-import { createTokenVerifier } from '../../src/resource-server/verify-access-token.ts';
 import { createRevocationListener, type RevocationListener } from '../../src/resource-server/revocation-listener.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { signInAndConsent } from '../helpers/browserless-login.ts';
 import { cli } from '../helpers/spawn-server.ts';
+import { startExampleApi, type ExampleApi } from '../helpers/example-api.ts';
 
 const testRedis = await startTestRedis();
 afterAll(() => testRedis?.stop());
@@ -28,7 +25,7 @@ const actor = { kind: 'system', id: 'test' } as const;
 
 describe.each(modes)('permissions, %s', (_mode, isRedis) => {
   let server: TestServer;
-  let api: Server;
+  let api: ExampleApi;
   let apiUrl: string;
   let listener: RevocationListener;
   let web: { clientId: string; secret: string };
@@ -37,7 +34,7 @@ describe.each(modes)('permissions, %s', (_mode, isRedis) => {
   beforeAll(async () => {
     const prefix = `${testRedis?.prefix ?? ''}perm:`;
     server = await startTestServer(isRedis ? { redisUrl: testRedis!.url, redisKeyPrefix: prefix } : {});
-    const { applicationDeps, accountDeps, catalog } = server.services;
+    const { applicationDeps, accountDeps } = server.services;
     const app = await createApplication(applicationDeps, { name: 'Chat', type: 'web', redirectUris: [REDIRECT_URI] }, actor);
     web = { clientId: app.application.clientId, secret: app.secret!.clientSecret };
     const rs = await createApplication(applicationDeps, { name: 'IM API', type: 'service', scope: 'message:read', isResourceServer: true }, actor);
@@ -48,15 +45,13 @@ describe.each(modes)('permissions, %s', (_mode, isRedis) => {
       ? { redis: { url: testRedis!.url, channel: `${prefix}revocations` } }
       : { poll: { url: `${server.issuer}/revocations`, clientId: rs.application.clientId, clientSecret: rs.secret!.clientSecret } });
     await listener.ready;
-    const verify = createTokenVerifier({ issuer: server.issuer, audience: 'urn:tokenim:api', revocations: listener });
-    api = createServer(createImApi(verify, catalog).callback()).listen(0, '127.0.0.1');
-    await once(api, 'listening');
-    apiUrl = `http://127.0.0.1:${(api.address() as { port: number }).port}`;
+    api = await startExampleApi(server, { revocations: listener });
+    apiUrl = api.url;
   });
 
   afterAll(async () => {
     await listener?.close();
-    api?.close();
+    await api?.close();
     await server?.close();
   });
 
@@ -131,7 +126,8 @@ describe.each(modes)('permissions, %s', (_mode, isRedis) => {
     }
     const none = await fetch(`${apiUrl}/v1/messages`, { method: 'POST' });
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="TokenIM"');
+    // RFC 9449 §7.2: a challenge for each scheme the API accepts.
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="TokenIM", DPoP realm="TokenIM", algs="ES256 Ed25519 EdDSA"');
   });
 
   /** Milliseconds from `action` until the API refuses `token` (fails after 3 s). */

@@ -409,6 +409,31 @@ describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
   });
 });
 
+describe.each(durableBackends)('%s: listing accounts and applications (the CLI\'s users list, clients list)', (_name, stores) => {
+  it('lists accounts oldest first, only those with the role when one is named, up to the limit', async () => {
+    const role = `role-${id()}`;
+    const at = (n: number) => new Date(Date.UTC(2027, 0, 1, 0, 0, n));
+    const [a, b, c, d] = [0, 1, 2, 3].map((n) => account({ roles: n === 1 ? ['member'] : ['member', role], createdAt: at(n) }));
+    for (const x of [a!, b!, c!, d!]) await stores.accounts.insertAccount(x);
+    expect((await stores.accounts.listAccounts({ role, limit: 10 })).map((x) => x.id)).toEqual([a!.id, c!.id, d!.id]);
+    expect(await stores.accounts.listAccounts({ role, limit: 2 })).toEqual([a, c]);
+    const everyone = (await stores.accounts.listAccounts({ limit: 1000 })).map((x) => x.id);
+    expect(everyone.filter((x) => [a!.id, b!.id, c!.id, d!.id].includes(x))).toEqual([a!.id, b!.id, c!.id, d!.id]);
+    expect(await stores.accounts.listAccounts({ limit: 1 })).toHaveLength(1);
+    expect(await stores.accounts.listAccounts({ role: `role-${id()}`, limit: 10 })).toEqual([]);
+  });
+
+  it('lists every application, revoked ones too, oldest first, up to the limit', async () => {
+    const first = application({ createdAt: new Date('2027-02-01T00:00:00Z') });
+    const revoked = application({ createdAt: new Date('2027-02-02T00:00:00Z'), revokedAt: new Date('2027-02-03T00:00:00Z') });
+    await stores.applications.insertApplication(first);
+    await stores.applications.insertApplication(revoked);
+    const listed = await stores.applications.listApplications(1000);
+    expect(listed.filter((x) => [first.clientId, revoked.clientId].includes(x.clientId))).toEqual([first, revoked]);
+    expect(await stores.applications.listApplications(1)).toHaveLength(1);
+  });
+});
+
 const legacyApplicationBackends = backends.filter((b) => b.durable && b.forgetPostLogoutRedirectUris).map((b) => [b.name, b] as const);
 
 describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before post-logout redirect URIs', (_name, backend) => {

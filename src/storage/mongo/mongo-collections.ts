@@ -69,6 +69,9 @@ export async function createMongoIndexes(db: Db): Promise<string[]> {
     await c.artifacts.createIndex({ model: 1, accountId: 1 }, { name: 'by_account', ...notNull('accountId') }),
     await c.artifacts.createIndex({ model: 1, userCode: 1 }, { name: 'by_user_code', ...notNull('userCode') }),
     await c.accounts.createIndex({ email: 1 }, { unique: true, name: 'email_unique' }),
+    // `users list [--role R]`: oldest first, by role (a multikey index over the roles array).
+    await c.accounts.createIndex({ roles: 1, createdAt: 1 }, { name: 'by_role' }),
+    await c.accounts.createIndex({ createdAt: 1 }, { name: 'by_creation' }),
     await c.applications.createIndex({ ownerId: 1 }, { name: 'by_owner', partialFilterExpression: { ownerId: { $type: 'string' } } }),
     await c.audit.createIndex({ at: 1 }, { name: 'by_time' }),
     // Revocation events matter while the tokens they name can live (minutes): kept one day.

@@ -32,6 +32,10 @@ export function createMongoAccountStore(db: Db): AccountStore {
       const doc = await accounts.findOne({ email });
       return doc ? fromAccount(doc) : undefined;
     },
+    async listAccounts({ role, limit }) {
+      const filter = role === undefined ? {} : { roles: role };
+      return (await accounts.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit).toArray()).map(fromAccount);
+    },
     async updateAccountRolesById(id, roles, updatedAt) {
       return (await accounts.updateOne({ _id: id }, { $set: { roles, updatedAt } })).matchedCount === 1;
     },
@@ -58,6 +62,9 @@ export function createMongoApplicationStore(db: Db): ApplicationStore {
     },
     async listApplicationsByOwnerId(ownerId) {
       return (await applications.find({ ownerId }).sort({ createdAt: 1 }).toArray()).map(fromApplication);
+    },
+    async listApplications(limit) {
+      return (await applications.find().sort({ createdAt: 1, _id: 1 }).limit(limit).toArray()).map(fromApplication);
     },
     async replaceApplication(application, expectedVersion) {
       const { _id, ...doc } = toApplication({ ...application, version: expectedVersion + 1 });

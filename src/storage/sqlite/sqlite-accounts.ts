@@ -36,6 +36,11 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
   const byId = db.prepare('SELECT * FROM accounts WHERE id = ?');
   const byEmail = db.prepare('SELECT * FROM accounts WHERE email = ?');
   const updateRoles = db.prepare('UPDATE accounts SET roles = ?, updated_at = ? WHERE id = ?');
+  // rowid order is insertion order: oldest first without an index on created_at.
+  const list = db.prepare('SELECT * FROM accounts ORDER BY rowid LIMIT ?');
+  const listByRole = db.prepare(
+    'SELECT * FROM accounts WHERE EXISTS (SELECT 1 FROM json_each(accounts.roles) WHERE value = ?) ORDER BY rowid LIMIT ?',
+  );
   const COLUMNS = { name: 'name', email: 'email', passwordHash: 'password_hash', emailVerified: 'email_verified',
     disabled: 'disabled', updatedAt: 'updated_at' } as const;
   const toColumn = (value: unknown) => (typeof value === 'boolean' ? (value ? 1 : 0) : value instanceof Date ? value.getTime() : value);
@@ -55,6 +60,10 @@ export function createSqliteAccountStore(db: DatabaseSync): AccountStore {
     },
     async findAccountByEmail(email) {
       return toAccount(byEmail.get(email) as AccountRow | undefined);
+    },
+    async listAccounts({ role, limit }) {
+      const rows = (role === undefined ? list.all(limit) : listByRole.all(role, limit)) as unknown as AccountRow[];
+      return rows.map((row) => toAccount(row)!);
     },
     async updateAccountRolesById(id, roles, updatedAt) {
       return updateRoles.run(JSON.stringify(roles), updatedAt.getTime(), id).changes === 1;

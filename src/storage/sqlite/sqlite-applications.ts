@@ -51,6 +51,7 @@ export function createSqliteApplicationStore(db: DatabaseSync): ApplicationStore
   const insert = db.prepare('INSERT INTO applications (client_id, owner_id, version, data) VALUES (?, ?, ?, ?)');
   const byClientId = db.prepare('SELECT data, version FROM applications WHERE client_id = ?');
   const byOwner = db.prepare('SELECT data, version FROM applications WHERE owner_id = ? ORDER BY rowid');
+  const all = db.prepare('SELECT data, version FROM applications ORDER BY rowid LIMIT ?');
   const replace = db.prepare(
     'UPDATE applications SET owner_id = ?, data = ?, version = version + 1 WHERE client_id = ? AND version = ?',
   );
@@ -69,6 +70,9 @@ export function createSqliteApplicationStore(db: DatabaseSync): ApplicationStore
     },
     async listApplicationsByOwnerId(ownerId) {
       return (byOwner.all(ownerId) as { data: string; version: number }[]).map((row) => decode(row)!);
+    },
+    async listApplications(limit) {
+      return (all.all(limit) as { data: string; version: number }[]).map((row) => decode(row)!);
     },
     async replaceApplication(application, expectedVersion) {
       return replace.run(application.ownerId, encode(application), application.clientId, expectedVersion).changes === 1;

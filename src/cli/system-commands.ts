@@ -1,0 +1,72 @@
+import type { Services } from '../services.ts';
+import { createApplication } from '../applications/create-application.ts';
+import { rotateClientSecret } from '../applications/rotate-client-secret.ts';
+import { clientSecretMatches, isSecretLive } from '../applications/client-secret.ts';
+import { createMongoIndexes } from '../storage/mongo/mongo-collections.ts';
+import { runMongoMigrations } from '../storage/mongo/mongo-migrations.ts';
+import { openMongo } from '../storage/mongo/open-mongo.ts';
+import { exampleApiCredentialsFile, readExampleApiCredentials, writeExampleApiCredentials } from '../resource-server/example-api-credentials.ts';
+import { cliActor, type Command } from './command.ts';
+
+/**
+ * The example API's resource-server application: the one in DATA_DIR when its secret still works
+ * there, else a new secret for it (or, when it is gone or revoked, a new application).
+ */
+async function ensureExampleApiCredentials(services: Services): Promise<{ clientId: string; reused: boolean; file: string }> {
+  const { dataDir } = services.config;
+  const saved = readExampleApiCredentials(dataDir);
+  const application = saved && await services.stores.durable.applications.findApplicationByClientId(saved.client_id);
+  if (saved && application && !application.revokedAt && application.isResourceServer) {
+    const now = new Date();
+    const works = application.secrets.some((s) => isSecretLive(s, now) && clientSecretMatches(services.secretHashKey, saved.client_secret, s.hash));
+    if (works) return { clientId: saved.client_id, reused: true, file: exampleApiCredentialsFile(dataDir) };
+    const rotated = await rotateClientSecret(services.applicationDeps, saved.client_id, 0, cliActor());
+    const file = writeExampleApiCredentials(dataDir, { client_id: saved.client_id, client_secret: rotated.clientSecret });
+    return { clientId: saved.client_id, reused: false, file };
+  }
+  const created = await createApplication(services.applicationDeps,
+    { name: 'TokenIM example API', type: 'service', isResourceServer: true }, cliActor());
+  const file = writeExampleApiCredentials(dataDir, {
+    client_id: created.application.clientId, client_secret: created.secret!.clientSecret,
+  });
+  return { clientId: created.application.clientId, reused: false, file };
+}
+
+export const SYSTEM_COMMANDS: Record<string, Command> = {
+  'keys rotate': {
+    summary: 'add a new signing key pair; the previous generation stays published',
+    options: {},
+    required: [],
+    async run(services) {
+      const { added, retired } = await services.keyrings.rotateSigningKeys();
+      await services.audit.record({ type: 'keys.rotated', actor: cliActor(), details: { added, retired } });
+      return { added_kids: added, retired_kids: retired, note: 'restart every instance to sign with the new keys' };
+    },
+  },
+  'db create-indexes': {
+    summary: 'MongoDB: run the data migrations and create the indexes (SQLite: nothing to do)',
+    options: {},
+    required: [],
+    async run(services) {
+      const uri = services.config.mongodbUri;
+      if (!uri) return { store: 'sqlite', indexes: 'created with the schema; nothing to do' };
+      const mongo = await openMongo(uri);
+      try {
+        // The schema step of an upgrade: data migrations first, then the indexes.
+        const migrations = await runMongoMigrations(mongo.db);
+        return { store: 'mongodb', migrations, indexes: await createMongoIndexes(mongo.db) };
+      } finally {
+        await mongo.connection.close();
+      }
+    },
+  },
+  'example-api credentials': {
+    summary: "give the example API (npm run example:im-api) resource-server credentials in DATA_DIR, for instant revocation",
+    options: {},
+    required: [],
+    async run(services) {
+      const { clientId, reused, file } = await ensureExampleApiCredentials(services);
+      return { client_id: clientId, credentials_file: file, reused };
+    },
+  },
+};
