@@ -10,6 +10,7 @@ import { providerPageSecurity, securityHeaders } from './http/koa-security-heade
 import { postAsGet } from './http/koa-post-as-get.ts';
 import { createOpsRoutes, type Readiness } from './http/ops-routes.ts';
 import { createInteractionRoutes, type InteractionDeps } from './http/interaction-routes.ts';
+import { createContinueRoutes } from './http/continue-routes.ts';
 import { createSignupRoutes } from './http/signup-routes.ts';
 import { createAccountRoutes } from './http/account-routes.ts';
 import { createSecurityRoutes } from './http/security-routes.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   const routers = [
     createOpsRoutes(deps.connections, deps.readiness),
+    createContinueRoutes(deps),
     createInteractionRoutes(deps),
     createSignupRoutes({ flows: deps.flows, renderer: deps.renderer }),
     createRevocationRoutes(deps.revocationRoutes),

@@ -66,6 +66,8 @@ export const roleCatalogSchema = z
       z.string().regex(/^[a-z][a-z0-9_-]*$/),
       z
         .object({
+          // How the role is named to people, in both languages (the role's id otherwise).
+          label: localized.optional(),
           inherits: z.array(z.string()).optional(),
           // "*" stands for every API scope of the catalog.
           scopes: z.array(z.string()),

@@ -43,6 +43,7 @@ async function renderAccount(deps: AccountRouteDeps, ctx: Context, current: Sign
   const saved = typeof ctx.query.saved === 'string' && SAVED.has(ctx.query.saved) ? ctx.query.saved : undefined;
   deps.renderer.page(ctx, 'account', {
     account: current.account,
+    roles: current.account.roles.map((role) => deps.catalog.describeRole(role, locale)).join(locale === 'zh-CN' ? '、' : ', '),
     apps: withNames, saved, minLength: deps.flows.passwordMinLength,
     recommended: PASSWORD_RECOMMENDED_LENGTH, ...extra,
   }, status);
@@ -60,8 +61,7 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
   router.get('/callback', (ctx) => {
     if (typeof ctx.query.error === 'string') {
       const t = renderer.translations[ctx.state.locale as Locale];
-      renderer.page(ctx, 'notice', { title: t('account.signin_cancelled.title'), message: t('account.signin_cancelled.message'),
-        link: { href: '/account', label: t('account.signin_cancelled.again') } }, 400);
+      renderer.notice(ctx, { kind: 'error', key: 'account.signin_cancelled', link: { href: '/account', label: t('account.signin_cancelled.again') } });
       return;
     }
     // Only a path of the account pages: never an open redirect (RFC 9700 §4.11).
@@ -102,11 +102,8 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
     const t = renderer.translations[ctx.state.locale as Locale];
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
     const ok = await confirmEmailChange(flows, token, requestContext(ctx));
-    renderer.page(ctx, 'notice', {
-      title: t(ok ? 'email_changed.title' : 'verify_failed.title'),
-      message: t(ok ? 'email_changed.message' : 'verify_failed.message'),
-      link: { href: '/account', label: t('account.title') },
-    }, ok ? 200 : 400);
+    renderer.notice(ctx, { kind: ok ? 'success' : 'error', key: ok ? 'email_changed' : 'email_change_failed',
+      link: { href: '/account', label: t('account.title') } });
   });
   return router;
 }

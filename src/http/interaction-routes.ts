@@ -95,7 +95,7 @@ function withheldScopes(deps: InteractionDeps, interaction: Interaction, client:
   const requested = typeof interaction.params.scope === 'string' ? interaction.params.scope.split(' ') : [];
   return requested
     .filter((scope) => allowedByClient.has(scope) && !allowedByRoles.has(scope))
-    .map((scope) => ({ name: scope, description: deps.catalog.describeScope(scope, locale), roles: deps.catalog.rolesGranting(scope).join(', ') }));
+    .map((scope) => ({ name: scope, description: deps.catalog.describeScope(scope, locale), roles: deps.catalog.rolesGranting(scope).map((role) => deps.catalog.describeRole(role, locale)).join(locale === 'zh-CN' ? '、' : ', ') }));
 }
 
 async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<void> {

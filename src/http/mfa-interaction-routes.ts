@@ -76,7 +76,7 @@ export async function submitSecondFactor(deps: InteractionDeps, ctx: Context): P
   }
   const [strikesOut] = await Promise.all([perSignIn.recordFailure(interaction.uid), perAccount.recordFailure(account.id)]);
   if (strikesOut > 0) return restartSignIn(deps, ctx, interaction);
-  return renderCodeForm(deps, ctx, interaction, { error: t('errors.mfa_code_wrong') }, 401);
+  return renderCodeForm(deps, ctx, interaction, { error: t(`errors.${result.reason}`) }, 401);
 }
 
 /** Enrolment during sign-in: on the first correct code the factor is on, and the recovery codes are shown once. */

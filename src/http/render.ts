@@ -12,12 +12,26 @@ export const LOCALE_COOKIE = 'tokenim_lang';
 /** What locale resolution reads of a request (a Koa or an oidc-provider context). */
 export type LocaleSource = Pick<Context, 'query' | 'cookies' | 'get' | 'secure'>;
 
+/**
+ * A one-message page (link sent, link used, signed out, …). Its kind says how it looks: a
+ * success, an error (the request failed: status 400 unless given) or information.
+ */
+export interface Notice {
+  kind: 'success' | 'error' | 'info';
+  /** Translation key with `.title` and `.message` under it. */
+  key: string;
+  params?: Record<string, string>;
+  /** Where to go next: every notice offers a way on. */
+  link?: { href: string; label: string } | undefined;
+}
+
 export interface Renderer {
   translations: Record<Locale, Translate>;
   /** Resolves the request's locale (and remembers an explicit ?ui_locales= choice in a cookie). */
   localeOf(ctx: LocaleSource, uiLocales?: string): Locale;
   /** Renders views/<view>.eta in the request's locale as the response body. */
   page(ctx: Context, view: string, data?: Record<string, unknown>, status?: number): void;
+  notice(ctx: Context, notice: Notice, status?: number): void;
   /** The logout form and other pages the provider renders itself (no Koa router context). */
   html(locale: Locale, view: string, data?: Record<string, unknown>): string;
 }
@@ -42,10 +56,14 @@ export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
     return locale;
   };
 
-  return {
+  const renderer: Renderer = {
     translations,
     localeOf,
     html,
+    notice(ctx, { kind, key, params, link }, status = kind === 'error' ? 400 : 200) {
+      const t = translations[(ctx.state.locale as Locale | undefined) ?? localeOf(ctx)];
+      renderer.page(ctx, 'notice', { kind, title: t(`${key}.title`, params), message: t(`${key}.message`, params), link }, status);
+    },
     page(ctx, view, data = {}, status = 200) {
       const locale = (ctx.state.locale as Locale | undefined) ?? localeOf(ctx);
       ctx.status = status;
@@ -59,4 +77,5 @@ export function createRenderer(viewsDir = DEFAULT_VIEWS_DIR): Renderer {
       ctx.body = html(locale, view, { csrfToken: ctx.state.csrfToken, switchHref: `${target.pathname}${target.search}`, ...data });
     },
   };
+  return renderer;
 }

@@ -6,7 +6,7 @@ import { registerAccount, resendVerification } from '../accounts/register-accoun
 import { verifyEmail } from '../accounts/verify-email.ts';
 import { isResetLinkUsable, requestPasswordReset, resetPassword } from '../accounts/reset-password.ts';
 import { PASSWORD_RECOMMENDED_LENGTH } from '../accounts/account-rules.ts';
-import type { Renderer } from './render.ts';
+import type { Notice, Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { field, formBody, interactionField, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
 
@@ -20,21 +20,21 @@ const emailForm = z.object({ email: field(320), interaction: interactionField() 
 const resetForm = z.object({ token: field(64), password: passwordField() });
 const tokenQuery = z.object({ token: z.string().max(64).catch(''), interaction: interactionField() });
 
-/** Where "continue" goes after a sign-up step: back into the sign-in the person started, or to /account. */
-const continueUrl = (interaction: string | undefined) => (interaction ? `/interaction/${interaction}` : '/account');
+/**
+ * Where "continue" goes after a sign-up step: back into the sign-in the person started (which
+ * src/http/continue-routes.ts resumes, or explains when it was started elsewhere), or to /account.
+ */
+const continueUrl = (interaction: string | undefined) => (interaction ? `/interaction/${interaction}/continue` : '/account');
 const withInteraction = (path: string, interaction: string | undefined) =>
   interaction ? `${path}?interaction=${encodeURIComponent(interaction)}` : path;
-
-function notice(deps: SignupDeps, ctx: Context, key: string, link: { href: string; label: string } | undefined, status = 200) {
-  const t = deps.renderer.translations[ctx.state.locale as 'en'];
-  deps.renderer.page(ctx, 'notice', { title: t(`${key}.title`), message: t(`${key}.message`), link }, status);
-}
 
 export function createSignupRoutes(deps: SignupDeps): Router {
   const router = new Router();
   const csrf = csrfProtection();
   const { flows, renderer } = deps;
   const t = (ctx: Context) => renderer.translations[ctx.state.locale as 'en'];
+  const resetInvalid = (ctx: Context): Notice =>
+    ({ kind: 'error', key: 'reset_invalid', link: { href: '/forgot-password', label: t(ctx)('reset_invalid.again') } });
   const renderRegister = (ctx: Context, data: Record<string, unknown>, status = 200) =>
     renderer.page(ctx, 'register', { minLength: flows.passwordMinLength, recommended: PASSWORD_RECOMMENDED_LENGTH, ...data }, status);
 
@@ -48,15 +48,16 @@ export function createSignupRoutes(deps: SignupDeps): Router {
       seeOther(ctx, withInteraction('/register/sent', form.interaction));
     }, (error, status) => renderRegister(ctx, { ...form, error, switchTo: withInteraction('/register', form.interaction) }, status));
   });
-  router.get('/register/sent', (ctx) => notice(deps, ctx, 'register_sent', undefined));
+  router.get('/register/sent', (ctx) => renderer.notice(ctx, { kind: 'info', key: 'register_sent',
+    link: { href: continueUrl(tokenQuery.parse(ctx.query).interaction), label: t(ctx)('register_sent.back') } }));
 
   router.get('/verify-email', async (ctx) => {
     const { token, interaction } = tokenQuery.parse(ctx.query);
     const verified = await verifyEmail(flows, token, requestContext(ctx));
     if (verified) {
-      notice(deps, ctx, 'verified', { href: continueUrl(interaction), label: t(ctx)('verified.continue') });
+      renderer.notice(ctx, { kind: 'success', key: 'verified', link: { href: continueUrl(interaction), label: t(ctx)('verified.continue') } });
     } else {
-      notice(deps, ctx, 'verify_failed', { href: '/verify-email/resend', label: t(ctx)('verify_failed.resend') }, 400);
+      renderer.notice(ctx, { kind: 'error', key: 'verify_failed', link: { href: '/verify-email/resend', label: t(ctx)('verify_failed.resend') } });
     }
   });
   router.get('/verify-email/resend', csrf, (ctx) => renderer.page(ctx, 'resend-activation', {}));
@@ -73,14 +74,15 @@ export function createSignupRoutes(deps: SignupDeps): Router {
     // The same answer whether or not the account exists.
     seeOther(ctx, '/forgot-password/sent');
   });
-  router.get('/forgot-password/sent', (ctx) => notice(deps, ctx, 'reset_sent', undefined));
+  router.get('/forgot-password/sent', (ctx) => renderer.notice(ctx, { kind: 'info', key: 'reset_sent',
+    link: { href: '/account', label: t(ctx)('reset_sent.back') } }));
 
   const renderReset = (ctx: Context, token: string, data: Record<string, unknown> = {}, status = 200) =>
     renderer.page(ctx, 'reset-password', { token, minLength: flows.passwordMinLength, recommended: PASSWORD_RECOMMENDED_LENGTH, ...data }, status);
   router.get('/reset-password', csrf, async (ctx) => {
     const { token } = tokenQuery.parse(ctx.query);
     if (!(await isResetLinkUsable(flows, token))) {
-      notice(deps, ctx, 'reset_invalid', { href: '/forgot-password', label: t(ctx)('reset_invalid.again') }, 400);
+      renderer.notice(ctx, resetInvalid(ctx));
       return;
     }
     renderReset(ctx, token);
@@ -91,9 +93,10 @@ export function createSignupRoutes(deps: SignupDeps): Router {
       await resetPassword(flows, token, password, requestContext(ctx));
       seeOther(ctx, '/reset-password/done');
     }, (error, status, code) => (code === 'reset_link_invalid'
-      ? notice(deps, ctx, 'reset_invalid', { href: '/forgot-password', label: t(ctx)('reset_invalid.again') }, 400)
+      ? renderer.notice(ctx, resetInvalid(ctx))
       : renderReset(ctx, token, { error, switchTo: `/reset-password?token=${encodeURIComponent(token)}` }, status)));
   });
-  router.get('/reset-password/done', (ctx) => notice(deps, ctx, 'reset_done', { href: '/account', label: t(ctx)('reset_done.sign_in') }));
+  router.get('/reset-password/done', (ctx) => renderer.notice(ctx, { kind: 'success', key: 'reset_done',
+    link: { href: '/account', label: t(ctx)('reset_done.sign_in') } }));
   return router;
 }

@@ -34,7 +34,7 @@ export function createAccountMail(queue: MailQueue, renderer: Renderer): Account
           const intro = t(`mail.${kind}.intro`, params);
           const action = t(`mail.${kind}.action`, params);
           const outro = t(`mail.${kind}.outro`, params);
-          const text = `${intro}\n\n${action}:\n${href}\n\n${outro}\n\n— TokenIM\n`;
+          const text = `${intro}\n\n${action}${t('colon').trimEnd()}\n${href}\n\n${outro}\n\n— TokenIM\n`;
           const html = renderer.html(locale, 'mail/account-mail', { subject, intro, action, outro, link: href });
           return { template: kind, to, subject, text, html };
         },

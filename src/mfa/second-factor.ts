@@ -108,7 +108,13 @@ export async function confirmEnrolment(
   return codes;
 }
 
-export type SecondFactorResult = { ok: true; method: 'totp' | 'recovery_code' } | { ok: false };
+/**
+ * Why a code was refused, as the error code the person is shown: a wrong TOTP code (check the
+ * phone's clock), one already used (wait for the next), or a recovery code not (or no longer) valid.
+ */
+export type SecondFactorFailure = 'mfa_code_wrong' | 'mfa_code_used' | 'mfa_recovery_code_wrong';
+
+export type SecondFactorResult = { ok: true; method: 'totp' | 'recovery_code' } | { ok: false; reason: SecondFactorFailure };
 
 /**
  * Checks a TOTP code or a recovery code. Each is accepted at most once: the time step is recorded
@@ -123,23 +129,23 @@ export async function verifySecondFactor(
 ): Promise<SecondFactorResult> {
   const record = await deps.mfa.findMfaByAccountId(account.id);
   const input = code.trim();
-  let result: SecondFactorResult = { ok: false };
-  // A right code whose time step was already used: a replay (RFC 6238 §5.2), recorded as one.
-  let isReplay = false;
+  const isRecoveryCode = looksLikeRecoveryCode(input);
+  let result: SecondFactorResult = { ok: false, reason: isRecoveryCode ? 'mfa_recovery_code_wrong' : 'mfa_code_wrong' };
   if (record?.enabledAt) {
     const step = await matchTotpStep(open(deps.totpKey, record.totpSecret, account.id), input.replace(/\s/g, ''));
     if (step !== undefined && (await deps.mfa.useTotpStep(account.id, step))) {
       result = { ok: true, method: 'totp' };
     } else if (step !== undefined) {
-      isReplay = true;
-    } else if (looksLikeRecoveryCode(input) && (await deps.mfa.useRecoveryCode(account.id, hashRecoveryCode(deps.recoveryKey, input)))) {
+      // A right code whose time step was already used: a replay (RFC 6238 §5.2), recorded as one.
+      result = { ok: false, reason: 'mfa_code_used' };
+    } else if (isRecoveryCode && (await deps.mfa.useRecoveryCode(account.id, hashRecoveryCode(deps.recoveryKey, input)))) {
       result = { ok: true, method: 'recovery_code' };
       await deps.audit.record({ type: 'mfa.recovery_code_used', actor: accountActor(account), subject: account.id, ip: context.ip,
         clientId: context.clientId ?? null, details: { left: record.recoveryCodeHashes.length - 1 } });
     }
   }
   if (!result.ok) {
-    await deps.audit.record({ type: isReplay ? 'mfa.replayed' : 'mfa.failed', actor: accountActor(account), subject: account.id,
+    await deps.audit.record({ type: result.reason === 'mfa_code_used' ? 'mfa.replayed' : 'mfa.failed', actor: accountActor(account), subject: account.id,
       ip: context.ip, clientId: context.clientId ?? null, outcome: 'failure' });
   }
   return result;
@@ -148,9 +154,8 @@ export async function verifySecondFactor(
 /** Disabling or regenerating needs both the password and a current code (ASVS 5 6.4.3). */
 async function checkPasswordAndCode(deps: SecondFactorDeps, account: AccountRecord, password: string, code: string, context: RequestContext) {
   await checkCurrentPassword(account, password);
-  if (!(await verifySecondFactor(deps, account, code, context)).ok) {
-    throw new AppError('mfa_code_wrong', 'the code is not right; check the time on your phone and try the current code');
-  }
+  const result = await verifySecondFactor(deps, account, code, context);
+  if (!result.ok) throw new AppError(result.reason, 'the code is not right, or it was already used');
 }
 
 export async function disableMfa(deps: SecondFactorDeps, account: AccountRecord, input: { password: string; code: string }, context: RequestContext) {

@@ -15,6 +15,8 @@ export interface PermissionCatalog {
   isKnownRole(role: string): boolean;
   /** The API scopes the given roles allow (inherited roles and "*" expanded). */
   scopesForRoles(roles: readonly string[]): Set<string>;
+  /** How a role is named to people in `locale` (its label in config/roles.json, else its id). */
+  describeRole(role: string, locale: Locale): string;
   /** The roles that allow `scope`, to tell a person which one they would need. */
   rolesGranting(scope: string): string[];
   /** True when any of the roles (or one they inherit) requires two-factor sign-in. */
@@ -69,6 +71,7 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
     roleNames,
     defaultRole: roles.defaultRole,
     isKnownRole: (role) => Object.hasOwn(roles.roles, role),
+    describeRole: (role, locale) => (Object.hasOwn(roles.roles, role) ? roles.roles[role]!.label?.[locale] : undefined) ?? role,
     rolesGranting(scope) {
       return roleNames.filter((role) => scopesForRoles([role]).has(scope));
     },

@@ -215,6 +215,39 @@ describeBrowser('in a real browser', () => {
     await third.context.close();
   });
 
+  it('an email confirmed on another device says so and offers a fresh sign-in; notices look like what they are', async () => {
+    const laptop = await newContext();
+    await laptop.page.goto((await startAuthorization()).url);
+    await seeHeading(laptop.page, 'Sign in to TokenIM');
+    await laptop.page.click('[data-action="register"]');
+    await laptop.page.fill('input[name="name"]', 'Liu Yang');
+    await laptop.page.fill('input[name="email"]', 'liu.yang@example.test');
+    await laptop.page.fill('input[name="password"]', 'paper boats on the canal');
+    await laptop.page.click('button[type="submit"]');
+    await seeHeading(laptop.page, 'Check your email');
+    expect(await laptop.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('info');
+    const mail = await lastMailTo(server.dataDir, 'liu.yang@example.test', /Activate/);
+
+    const phone = await newContext();
+    await phone.page.goto(mail.links[0]!);
+    await seeHeading(phone.page, 'Email confirmed');
+    expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('success');
+    await phone.page.click('[data-action="continue"]');
+    await seeHeading(phone.page, 'Email confirmed');
+    expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('info');
+    expect(await phone.page.textContent('[data-action="continue"]')).toBe('Go to TokenIM Web and sign in');
+    expect(await phone.page.textContent('main')).not.toContain('This sign-in page has expired');
+    await screenshotBothLanguages(phone.context, phone.page, '15-confirmed-on-another-device');
+    await phone.page.goto(`${phone.page.url().split('?')[0]}?ui_locales=zh-CN`);
+    await seeHeading(phone.page, '邮箱已确认');
+
+    await phone.page.goto(mail.links[0]!);
+    await seeHeading(phone.page, '此链接无效');
+    expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('error');
+    await screenshotBothLanguages(phone.context, phone.page, '16-link-already-used');
+    await Promise.all([laptop.context.close(), phone.context.close()]);
+  });
+
   it('the provider\'s logout auto-submit runs under its CSP (only its own inline script, by hash)', async () => {
     const { context, page } = await newContext();
     const blocked: string[] = [];

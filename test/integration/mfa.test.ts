@@ -72,6 +72,9 @@ describe('enrolment and sign-in with a second factor', () => {
     expect(await attempt(await codeAt(secret, 2))).toBe(401);
     expect(await attempt(await codeAt(secret, 1))).toBe(303);
     expect(await attempt(await codeAt(secret, 1))).toBe(401); // the same code again
+    const jar = new CookieJar();
+    const replay = await post(jar, await afterPassword(email, jar), '/mfa', { code: await codeAt(secret, 1) });
+    expect(replay.html).toContain('This code was already used. Wait for the next code');
     expect(await attempt(await codeAt(secret, 0))).toBe(401); // an earlier step than one already used
   });
 
@@ -93,6 +96,9 @@ describe('enrolment and sign-in with a second factor', () => {
     expect(first.postStatus).toBe(303);
     const again = await post(jarB, await afterPassword(email, jarB), '/mfa', { code: codes[0]! });
     expect(again.postStatus).toBe(401);
+    // Says what happened: not "check the time on your phone", which is about TOTP codes.
+    expect(again.html).toContain('This recovery code is not right, or it was already used');
+    expect(again.html).not.toContain('Check the time on your phone');
     const events = await server.services.stores.durable.audit.listAuditEvents({ type: 'mfa.recovery_code_used', limit: 100 });
     expect(events.length).toBeGreaterThanOrEqual(1);
   });

@@ -1,0 +1,35 @@
+// The provider's error pages in the person's language. oidc-provider describes its errors in
+// English, with parameter names in them; people get a message of ours for every OAuth error code
+// it has (views/locales: provider_errors.<code>), and the library's description stays on the page
+// as a detail for the app's developer, beside the RFC error code.
+
+/** A translation key and its parameters. */
+export interface ProviderErrorMessage {
+  key: string;
+  params: Record<string, string>;
+}
+
+// invalid_request covers many mistakes: the ones a person can meet on a page get their own words.
+const INVALID_REQUEST_PATTERNS: [RegExp, (match: RegExpExecArray) => ProviderErrorMessage][] = [
+  [/^missing required parameter\(?s?\)? (.+)$/, (m) => ({ key: 'provider_errors.missing_parameter', params: { param: m[1]! } })],
+  [/^(.+) parameters? must not be provided twice$/, (m) => ({ key: 'provider_errors.duplicate_parameter', params: { param: m[1]! } })],
+  // SessionNotFound (a subclass of invalid_request): the sign-in page outlived its interaction.
+  [/interaction session|authorization request has expired|session not found|session principal changed|authentication session mismatch|already finished/,
+    () => ({ key: 'errors.interaction_expired', params: {} })],
+  [/^post_logout_redirect_uri not registered$/, () => ({ key: 'provider_errors.post_logout_redirect_uri', params: {} })],
+  [/id_token_hint/, () => ({ key: 'provider_errors.id_token_hint', params: {} })],
+  [/^(xsrf token invalid|could not find logout details)$/, () => ({ key: 'provider_errors.logout_expired', params: {} })],
+  [/^unsupported prompt value requested$/, () => ({ key: 'provider_errors.unsupported_prompt', params: {} })],
+];
+
+/** Which message of ours describes this provider error (`known`: the codes we have words for). */
+export function providerErrorMessage(code: string, description: string | undefined, known: (key: string) => boolean): ProviderErrorMessage {
+  if (code === 'invalid_request' && description) {
+    for (const [pattern, message] of INVALID_REQUEST_PATTERNS) {
+      const match = pattern.exec(description);
+      if (match) return message(match);
+    }
+  }
+  const key = `provider_errors.${code}`;
+  return { key: known(key) ? key : 'provider_errors.other', params: {} };
+}
