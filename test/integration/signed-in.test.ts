@@ -120,29 +120,33 @@ describe('session lifetime (ASVS 5 7.3.2)', () => {
 
   it('a session in use lives past its idle lifetime, and still ends at its absolute lifetime', async () => {
     const short = await startTestServer({ configure: (config) => ({ ...config,
-      ttl: { ...config.ttl, sessionSeconds: 3, sessionAbsoluteSeconds: 6 } }) });
+      ttl: { ...config.ttl, sessionSeconds: 4, sessionAbsoluteSeconds: 9 } }) });
     try {
-      const { email } = await newAccount(undefined, short);
+      const { email, id } = await newAccount(undefined, short);
       const jar = new CookieJar();
-      const signedInAt = Date.now();
       await signInToAccount(short, email, jar);
-      const at = (ms: number) => new Promise((r) => setTimeout(r, ms - (Date.now() - signedInAt)));
+      // Times count from the session's own sign-in time (epoch seconds), read from the store.
+      const [stored] = await short.services.stores.durable.artifacts.listByAccountId('Session', id);
+      const loginMs = (stored!.payload.loginTs as number) * 1000;
+      const at = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, loginMs + ms - Date.now())));
       // A sign-in request (any app's, here the account pages') is a use: the session is saved again.
       // Signed in, it goes straight through to /account (no sign-in page on the way).
       const use = async () => (await follow(jar, short.issuer, signInPageUrl(short.issuer, 'tokenim-account', {},
         `${short.issuer}/account/callback`))).url;
-      await at(2000);
+      await at(3000);
       expect(await use()).toBe(`${short.issuer}/account`);
-      await at(4000); // past the first idle end (3 s): alive because it was used
+      await at(6000); // past the first idle end (4 s after sign-in): alive because it was used
       expect(await use()).toBe(`${short.issuer}/account`);
-      await at(6600); // used 2.6 s ago, but 6 s after sign-in
+      const usedAt = Date.now();
+      // Saved then for what is left of the 9 s (at most 3 s); idle alone would keep it 4 s more.
+      await new Promise((r) => setTimeout(r, usedAt + 3300 - Date.now()));
       const expired = await request(jar, `${short.issuer}/account`);
       expect(expired.status).toBe(302);
       expect(expired.headers.get('location')).toMatch(/^\/auth\?/);
     } finally {
       await short.close();
     }
-  }, 15_000);
+  }, 20_000);
 });
 
 describe('credentials change: the old tokens die', () => {
