@@ -12,6 +12,7 @@ import { sessionTtl } from '../../src/oidc/create-provider.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { CookieJar, csrfFrom, follow, request, signInAndConsent, signInPageUrl } from '../helpers/browserless-login.ts';
 import { codeAt, createMfaFlow, type Step } from '../helpers/mfa-flow.ts';
+import { authorizationRequest } from '../helpers/relying-party.ts';
 import { lastMailTo, readOutbox } from '../helpers/outbox.ts';
 
 const actor = { kind: 'system', id: 'test' } as const;
@@ -39,6 +40,14 @@ const flow = () => createMfaFlow(server, web, REDIRECT_URI, PASSWORD);
 const stores = () => server.services.stores.durable;
 const ledgerTypes = async (subject: string) => (await stores().audit.listAuditEvents({ subject, limit: 1000 })).map((e) => e.type);
 const isCodePage = (html: string) => /action="\/interaction\/[^"]+\/mfa"/.test(html);
+
+/** Signs in to the web app with a refresh token (offline_access, prompt=consent); returns its tokens. */
+async function signedInWithTokens(email: string, jar: CookieJar) {
+  const request = await authorizationRequest(server.issuer, web, REDIRECT_URI,
+    { scope: 'openid offline_access message:send', prompt: 'consent' });
+  const callback = await signInAndConsent(server.issuer, request.url.href, { email, password: PASSWORD }, 'allow', jar);
+  return { config: request.config, tokens: await request.redeem(callback) };
+}
 
 /** Signs in through the account pages' own sign-in (password only); returns the /account HTML. */
 async function signInToAccount(on: TestServer, email: string, jar: CookieJar): Promise<string> {
@@ -150,17 +159,6 @@ describe('session lifetime (ASVS 5 7.3.2)', () => {
 });
 
 describe('credentials change: the old tokens die', () => {
-  async function signedInWithTokens(email: string, jar: CookieJar) {
-    const config = await client.discovery(new URL(server.issuer), web.clientId, undefined, client.ClientSecretBasic(web.secret),
-      { execute: [client.allowInsecureRequests] });
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access message:send', prompt: 'consent',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    });
-    const callback = await signInAndConsent(server.issuer, url.href, { email, password: PASSWORD }, 'allow', jar);
-    return { config, tokens: await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier }) };
-  }
 
   it('a password change on /account revokes the refresh tokens issued before it and publishes the revocation', async () => {
     const { email } = await newAccount();
@@ -213,15 +211,7 @@ describe('credentials change: the old tokens die', () => {
 describe('tokens follow the same decision as the pages', () => {
   it('a refresh token from a password-only sign-in stops working once the account requires a second factor', async () => {
     const { email } = await newAccount();
-    const config = await client.discovery(new URL(server.issuer), web.clientId, undefined, client.ClientSecretBasic(web.secret),
-      { execute: [client.allowInsecureRequests] });
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access message:send', prompt: 'consent',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    });
-    const callback = await signInAndConsent(server.issuer, url.href, { email, password: PASSWORD });
-    const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier });
+    const { config, tokens } = await signedInWithTokens(email, new CookieJar());
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
     await setAccountRoles(server.services.accountDeps, email, ['admin'], actor); // admin requires two-factor
     await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
