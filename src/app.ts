@@ -8,6 +8,8 @@ import type { AccountFlowDeps } from './accounts/account-flows.ts';
 import { errorHandler } from './http/koa-errors.ts';
 import { providerPageSecurity, securityHeaders } from './http/koa-security-headers.ts';
 import { postAsGet } from './http/koa-post-as-get.ts';
+import { signOutRevocations } from './http/koa-sign-out-revocations.ts';
+import type { RevocationPublisher } from './revocation/revocation-events.ts';
 import { createOpsRoutes, type Readiness } from './http/ops-routes.ts';
 import { createInteractionRoutes, type InteractionDeps } from './http/interaction-routes.ts';
 import { createContinueRoutes } from './http/continue-routes.ts';
@@ -27,6 +29,7 @@ export interface AppDeps extends InteractionDeps {
   flows: AccountFlowDeps;
   issuer: string;
   revocationRoutes: RevocationRouteDeps;
+  revocations: RevocationPublisher;
 }
 
 /** Koa composition only: middleware order, routes, the provider mounted last. No I/O here. */
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): Koa {
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(postAsGet());
+  app.use(signOutRevocations(deps.provider, deps.revocations));
   app.use(providerPageSecurity());
   app.use(mount(deps.provider));
   return app;

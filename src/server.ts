@@ -72,7 +72,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keyring.cookie,
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
       throttle: createLoginThrottle(config.loginThrottle, failureCounters),
-      flows, issuer: config.issuer, secondFactor, grants: flows.sessions,
+      flows, issuer: config.issuer, secondFactor, grants: flows.sessions, revocations: services.revocations,
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey },
       mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),

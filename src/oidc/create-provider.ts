@@ -131,8 +131,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       return {
         ...issuedAt,
         roles: account?.roles ?? [],
-        // Lets resource servers drop this grant's tokens at once when it is revoked.
+        // Lets resource servers drop this grant's tokens at once when it is revoked, and this browser
+        // session's tokens when it signs out of the app (src/http/koa-sign-out-revocations.ts).
         ...(token.grantId ? { grant_id: token.grantId } : {}),
+        ...(token.sessionUid ? { session_uid: token.sessionUid } : {}),
         ...(source?.acr ? { acr: source.acr } : {}),
         ...(source?.amr ? { amr: source.amr } : {}),
       };

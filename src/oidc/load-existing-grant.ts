@@ -46,7 +46,8 @@ async function firstPartyGrant(ctx: KoaContextWithOIDC, signInSatisfies: SignInC
  * Signing out of one browser must not revoke the grant the person's other sessions share:
  * oidc-provider's end_session revokes each grant of the session unless its authorization
  * `persistsLogout` (which it sets itself only for offline_access). The session's own codes and
- * session-bound tokens still end with it (token_helpers.js checkSessionBinding).
+ * session-bound tokens still end with it (token_helpers.js checkSessionBinding), and its JWT access
+ * tokens through a `session` revocation of its `sid` (src/http/koa-sign-out-revocations.ts).
  */
 function keepOnLogout(ctx: KoaContextWithOIDC, clientId: string): void {
   const session = ctx.oidc.session!;

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { AccessTokenClaims, RevocationCheck } from './verify-access-token.ts';
 
 interface RevocationMessage {
-  kind: 'grant' | 'subject' | 'client';
+  kind: 'grant' | 'subject' | 'client' | 'session';
   value: string;
   at: number;
 }
@@ -84,7 +84,8 @@ export function createRevocationListener(options: RevocationListenerOptions): Re
       // issued_at_ms is exact; a token without it counts as issued at the very start of its iat second,
       // so one of the same second as a revocation is refused (never wrongly accepted).
       const issuedAt = typeof claims.issued_at_ms === 'number' ? claims.issued_at_ms : (claims.iat ?? 0) * 1000;
-      return [`grant:${claims.grant_id}`, `subject:${claims.sub}`, `client:${claims.client_id}`]
+      return [`grant:${claims.grant_id}`, `subject:${claims.sub}`, `client:${claims.client_id}`,
+        `session:${claims.session_uid}:${claims.client_id}`]
         .some((key) => (revokedAt.get(key) ?? -1) >= issuedAt);
     },
     async close() {

@@ -7,6 +7,8 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   roles?: string[];
   grant_id?: string;
+  /** The browser session the token was issued through: signing it out of this app revokes the token. */
+  session_uid?: string;
   /** The issue time in milliseconds (iat has second precision). */
   issued_at_ms?: number;
   acr?: string;

@@ -12,7 +12,7 @@ export interface RevocationMessage {
 }
 
 export interface RevocationPublisher {
-  /** Tokens of this grant, subject or client issued until now stop being accepted by resource servers. */
+  /** Tokens of this grant, subject, client or session sign-in (`<session uid>:<client id>`) issued until now stop being accepted. */
   revoke(kind: RevocationKind, value: string): Promise<void>;
 }
 

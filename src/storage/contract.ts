@@ -173,9 +173,12 @@ export interface MfaStore {
   deleteMfa(accountId: string): Promise<boolean>;
 }
 
-/** Tokens of a grant, a subject or a client issued before `at` are no longer to be accepted. */
+/**
+ * Tokens of a grant, a subject, a client, or a browser session's sign-in to one app
+ * (`<session uid>:<client id>`) issued before `at` are no longer to be accepted.
+ */
 export interface RevocationEventRecord {
-  kind: 'grant' | 'subject' | 'client';
+  kind: 'grant' | 'subject' | 'client' | 'session';
   value: string;
   at: Date;
 }

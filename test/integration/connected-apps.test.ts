@@ -230,19 +230,23 @@ describe('two sessions consenting at the same time', () => {
 });
 
 describe('signing out of one browser', () => {
-  it('ends that session only: the other browsers keep their tokens, and the consent is kept', async () => {
+  it('ends that session only: its access tokens die within 1 s, the other browsers keep theirs, the consent is kept', async () => {
     const dave = await newAccount('dave');
     const [jarA, jarB] = [new CookieJar(), new CookieJar()];
     const kept = await signIn(jarA, dave.email, 'openid offline_access message:send', { prompt: 'consent' });
     // No offline_access here: oidc-provider would revoke this session's grant at logout.
     const leaving = await signIn(jarB, dave.email, 'openid message:send');
     expect(leaving.asked).toEqual(['login']);
+    expect((await sendMessage(leaving.tokens.access_token)).status).toBe(201);
 
     const question = await (await request(jarB, `${server.issuer}/session/end`)).text();
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(question)![1]!;
     const confirmed = await request(jarB, `${server.issuer}/session/end/confirm`, { form: { xsrf, logout: 'yes' } });
     expect(confirmed.status).toBe(303);
     expect((await request(jarB, `${server.issuer}/account`)).status).toBe(302); // signed out there
+    // The session's JWT access token dies at the resource server at once, not in 10 minutes.
+    expect(await timeUntilAllRefused([leaving.tokens.access_token])).toBeLessThan(1000);
+    expect((await sendMessage(kept.tokens.access_token)).status).toBe(201);
 
     const refreshed = await client.refreshTokenGrant(kept.config, kept.tokens.refresh_token!);
     expect((await sendMessage(refreshed.access_token)).status).toBe(201);
