@@ -41,7 +41,8 @@ export function checkApplicationScope(catalog: PermissionCatalog, type: Applicat
   return scopes.join(' ');
 }
 
-const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+/** RFC 8252 §7.3: the loopback addresses, where plain http is acceptable. */
+export const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 
 /** Schemes a browser runs or reads locally instead of handing to an app (oidc-provider refuses them too). */
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'about:']);

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Locale } from '../permissions/catalog.ts';
 import type { Renderer } from './render.ts';
+import { isLoopback } from '../applications/application-rules.ts';
 
 export interface ContinueRouteDeps {
   provider: Provider;
@@ -19,15 +20,15 @@ function appHome(client: Client | undefined): string | undefined {
   const uri = client?.redirectUris?.[0];
   if (!uri) return undefined;
   const url = new URL(uri);
-  const isLoopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback) ? url.origin : undefined;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url)) ? url.origin : undefined;
 }
 
 /**
- * "Continue" from a mailed link (email confirmed) back into the sign-in the person started. It
- * lives under /interaction/:uid because the interaction cookie is scoped to that path: in the
- * browser that started the sign-in, within its lifetime, it resumes it. Opened on another device,
- * or too late, the confirmation has still succeeded: the page says so and offers a fresh sign-in.
+ * "Continue" from a sign-up step (link sent, email confirmed) back into the sign-in the person
+ * started. It lives under /interaction/:uid because the interaction cookie is scoped to that path:
+ * in the browser that started the sign-in, within its lifetime, it resumes it. Opened on another
+ * device, or too late, it offers a fresh sign-in instead of "this page has expired". It says
+ * nothing of what came before: the page that links here (e.g. "Email confirmed") has said that.
  */
 export function createContinueRoutes(deps: ContinueRouteDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -47,10 +48,10 @@ export function createContinueRoutes(deps: ContinueRouteDeps): Router {
     const home = appHome(client);
     const t = deps.renderer.translations[ctx.state.locale as Locale];
     deps.renderer.notice(ctx, client && home
-      ? { kind: 'info', key: 'verified_elsewhere', params: { app: client.clientName ?? client.clientId },
-        link: { href: home, label: t('verified_elsewhere.open_app', { app: client.clientName ?? client.clientId }) } }
-      : { kind: 'info', key: 'verified_elsewhere', params: { app: 'TokenIM' },
-        link: { href: '/account', label: t('verified_elsewhere.sign_in') } });
+      ? { kind: 'info', key: 'continue_elsewhere', params: { app: client.clientName ?? client.clientId },
+        link: { href: home, label: t('continue_elsewhere.open_app', { app: client.clientName ?? client.clientId }) } }
+      : { kind: 'info', key: 'continue_elsewhere', params: { app: 'TokenIM' },
+        link: { href: '/account', label: t('continue_elsewhere.sign_in') } });
   });
   return router;
 }

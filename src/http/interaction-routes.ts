@@ -14,10 +14,10 @@ import { csrfProtection } from './koa-csrf.ts';
 import { formBody, parseForm, seeOther } from './forms.ts';
 import type { SecondFactorDeps } from '../mfa/second-factor.ts';
 import type { Locale } from '../permissions/catalog.ts';
-import { API_SCOPES } from '../applications/client-metadata.ts';
+import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
 import type { MfaLimits } from '../mfa/mfa-limits.ts';
 import { showSecondFactor, submitSecondFactor, submitEnrolment } from './mfa-interaction-routes.ts';
-import { grantConsent } from '../oidc/grant-consent.ts';
+import { grantConsent, type ConsentDetails } from '../oidc/grant-consent.ts';
 import type { AccountSessions } from '../oidc/account-sessions.ts';
 import { showAccountChooser, submitAccountChoice } from './select-account-routes.ts';
 
@@ -73,11 +73,7 @@ export async function finish(deps: InteractionDeps, ctx: Context, result: Record
 }
 
 /** What the consent prompt asks for (oidc-provider's prompt details). */
-const consentDetails = (interaction: Interaction) => interaction.prompt.details as {
-  missingOIDCScope?: string[];
-  missingOIDCClaims?: string[];
-  missingResourceScopes?: Record<string, string[]>;
-};
+const consentDetails = (interaction: Interaction) => interaction.prompt.details as ConsentDetails;
 
 function requestedScopes(interaction: Interaction): string[] {
   const details = consentDetails(interaction);
@@ -89,12 +85,12 @@ function requestedScopes(interaction: Interaction): string[] {
  * not carry them, and the consent page says which role would.
  */
 function withheldScopes(deps: InteractionDeps, interaction: Interaction, client: Client | undefined, roles: string[], locale: Locale) {
-  const clientScopes = (client as unknown as Record<string, unknown> | undefined)?.[API_SCOPES];
-  const allowedByClient = new Set(Array.isArray(clientScopes) ? (clientScopes as string[]) : []);
-  const allowedByRoles = deps.catalog.scopesForRoles(roles);
+  const metadata = (client ?? {}) as unknown as Record<string, unknown>;
+  const allowedByClient = new Set(obtainableApiScopes(deps.catalog, metadata));
+  const obtainable = new Set(obtainableApiScopes(deps.catalog, metadata, roles));
   const requested = typeof interaction.params.scope === 'string' ? interaction.params.scope.split(' ') : [];
   return requested
-    .filter((scope) => allowedByClient.has(scope) && !allowedByRoles.has(scope))
+    .filter((scope) => allowedByClient.has(scope) && !obtainable.has(scope))
     .map((scope) => ({ name: scope, description: deps.catalog.describeScope(scope, locale), roles: deps.catalog.rolesGranting(scope).map((role) => deps.catalog.describeRole(role, locale)).join(locale === 'zh-CN' ? '、' : ', ') }));
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -29,5 +29,7 @@ export function writeExampleApiCredentials(dataDir: string, credentials: Example
   const file = exampleApiCredentialsFile(dataDir);
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created: an older file keeps its own unless set again.
+  chmodSync(file, 0o600);
   return file;
 }

@@ -131,7 +131,8 @@ async function checkBinding(
   try {
     // The URL as the client addressed it (Koa 3: ctx.origin is the Origin header; host and protocol
     // follow X-Forwarded-* when app.proxy is set, behind a reverse proxy).
-    const url = `${ctx.protocol}://${ctx.host}${ctx.path}`;
+    // The original path, not ctx.path, which a mount prefix (koa-mount) would have shortened.
+    const url = `${ctx.protocol}://${ctx.host}${new URL(ctx.originalUrl, 'http://self').pathname}`;
     await verifyProof({ proof: proofs[0]!, method: ctx.method, url, accessToken, jkt });
   } catch (error) {
     // §7.1: a proof by another key than the token's is the token's problem (its binding), not the proof's.

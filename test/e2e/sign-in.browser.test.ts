@@ -233,13 +233,13 @@ describeBrowser('in a real browser', () => {
     await seeHeading(phone.page, 'Email confirmed');
     expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('success');
     await phone.page.click('[data-action="continue"]');
-    await seeHeading(phone.page, 'Email confirmed');
+    await seeHeading(phone.page, 'Continue signing in');
     expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('info');
     expect(await phone.page.textContent('[data-action="continue"]')).toBe('Go to TokenIM Web and sign in');
     expect(await phone.page.textContent('main')).not.toContain('This sign-in page has expired');
-    await screenshotBothLanguages(phone.context, phone.page, '15-confirmed-on-another-device');
+    await screenshotBothLanguages(phone.context, phone.page, '15-continue-on-another-device');
     await phone.page.goto(`${phone.page.url().split('?')[0]}?ui_locales=zh-CN`);
-    await seeHeading(phone.page, '邮箱已确认');
+    await seeHeading(phone.page, '继续登录');
 
     await phone.page.goto(mail.links[0]!);
     await seeHeading(phone.page, '此链接无效');

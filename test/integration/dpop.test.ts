@@ -191,8 +191,20 @@ describe('DPoP-bound tokens at the example TokenIM API (RFC 9449)', () => {
   it('needs exactly one DPoP header (§4.3 point 1)', async () => {
     const holder = await boundToken();
     expect((await refusal(await send(`DPoP ${holder.token}`))).body.error).toBe('invalid_dpop_proof');
-    const two = await refusal(await send(`DPoP ${holder.token}`, [await proof(holder), await proof(holder)]));
-    expect(two).toMatchObject({ status: 401, body: { error: 'invalid_dpop_proof' } });
+    // Two header lines (fetch would join appended values into one line, a malformed JWT instead).
+    const [first, second] = [await proof(holder), await proof(holder)];
+    const two = await new Promise<{ status: number; body: Record<string, string> }>((resolve, reject) => {
+      // node:http sends an array value as one header line per value.
+      const req = request(`${apiUrl}/v1/messages`, { method: 'POST', headers: {
+        authorization: `DPoP ${holder.token}`, dpop: [first, second], 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => { text += chunk; }).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end('{"text":"hi"}');
+    });
+    expect(two).toMatchObject({ status: 401, body: { error: 'invalid_dpop_proof',
+      error_description: expect.stringContaining('exactly one DPoP header') } });
   });
 
   it('an unbound token sent with the DPoP scheme → 401 invalid_token; as Bearer it works, with Bearer challenges', async () => {

@@ -3,7 +3,7 @@
 // with the credentials the CLI wrote, so a revoked application's tokens stop working at once.
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -92,8 +92,10 @@ describe('the example API, run as the README shows it', () => {
     const first = await cli({ DATA_DIR: dataDir }, 'example-api', 'credentials');
     expect(await cli({ DATA_DIR: dataDir }, 'example-api', 'credentials')).toMatchObject({ client_id: first.client_id, reused: true });
     await cli({ DATA_DIR: dataDir }, 'clients', 'revoke', '--client-id', String(first.client_id));
+    chmodSync(`${dataDir}/example-im-api.json`, 0o644); // someone loosened it meanwhile
     const again = await cli({ DATA_DIR: dataDir }, 'example-api', 'credentials');
     expect(again).toMatchObject({ reused: false });
+    expect(statSync(`${dataDir}/example-im-api.json`).mode & 0o077).toBe(0); // rewritten: owner only again
     expect(again.client_id).not.toBe(first.client_id);
     expect(await cli({ DATA_DIR: dataDir }, 'clients', 'show', '--client-id', String(again.client_id)))
       .toMatchObject({ resource_server: true, scope: '' });

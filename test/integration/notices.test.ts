@@ -49,14 +49,17 @@ describe('email confirmation and "continue"', () => {
     expect(await resumed.response.text()).toContain(`action="/interaction/${uid}/login"`);
   });
 
-  it('on another device it says the confirmation worked and offers a fresh sign-in at the app, not "expired"', async () => {
+  it('on another device the confirmation says it worked, and continue offers a fresh sign-in at the app, not "expired"', async () => {
     const { uid, link } = await registerDuringSignIn(new CookieJar(), 'other.device@example.test');
     const phone = new CookieJar();
-    expect((await request(phone, link)).status).toBe(200);
+    const confirmed = await (await request(phone, link)).text();
+    expect([noticeKind(confirmed), continueLink(confirmed)]).toEqual(['success', `/interaction/${uid}/continue`]);
+    expect(confirmed).toContain('Your email address is confirmed.');
     const page = await request(phone, `${server.issuer}/interaction/${uid}/continue`);
     const html = await page.text();
     expect([page.status, noticeKind(html)]).toEqual([200, 'info']);
-    expect(html).toContain('Your email address is confirmed.');
+    expect(html).toContain('start a fresh one');
+    expect(html).not.toContain('confirmed'); // continue says nothing of what came before (it also follows "link sent")
     expect(html).not.toMatch(/expired\.|has expired\. Go back/);
     expect(continueLink(html)).toBe('http://localhost');
     expect(html).toContain('Go to Chat Web and sign in');
@@ -67,7 +70,7 @@ describe('email confirmation and "continue"', () => {
       { headers: { 'accept-language': 'zh-CN' } });
     const html = await page.text();
     expect([page.status, noticeKind(html), continueLink(html)]).toEqual([200, 'info', '/account']);
-    expect(html).toContain('你的邮箱地址已确认。');
+    expect(html).toContain('你之前开始的登录在另一个浏览器中或已过期');
   });
 });
 
