@@ -1,76 +1,24 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type Provider from 'oidc-provider';
-import type { AccountStore } from '../storage/contract.ts';
-import { accountActor, type AuditLog } from '../audit/audit-log.ts';
-import type { PermissionCatalog } from '../permissions/catalog.ts';
+import { accountActor } from '../audit/audit-log.ts';
 import { signInWithPassword } from '../accounts/sign-in.ts';
 import { AppError } from '../shared/app-error.ts';
 import { ACR_PASSWORD } from '../oidc/constants.ts';
-import type { LoginThrottle } from '../accounts/login-throttle.ts';
-import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
-import { formBody, parseForm, seeOther } from './forms.ts';
-import type { SecondFactorDeps } from '../mfa/second-factor.ts';
+import { formBody, parseForm } from './forms.ts';
 import type { Locale } from '../permissions/catalog.ts';
 import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
-import type { MfaLimits } from '../mfa/mfa-limits.ts';
 import { showSecondFactor, submitSecondFactor, submitEnrolment } from './mfa-interaction-routes.ts';
 import { grantConsent, type ConsentDetails } from '../oidc/grant-consent.ts';
-import type { AccountSessions } from '../oidc/account-sessions.ts';
 import { showAccountChooser, submitAccountChoice } from './select-account-routes.ts';
+import { clientName, clientOf, finish, loadInteraction, nameOf, type Client, type Interaction, type InteractionDeps } from './interaction-context.ts';
 
-export interface InteractionDeps {
-  provider: Provider;
-  accounts: AccountStore;
-  audit: AuditLog;
-  catalog: PermissionCatalog;
-  renderer: Renderer;
-  throttle: LoginThrottle;
-  secondFactor: SecondFactorDeps;
-  mfaLimits: MfaLimits;
-  /** Finds the person's grant for an app (src/oidc/account-sessions.ts): consent joins it. */
-  grants: Pick<AccountSessions, 'findGrantId'>;
-}
-
-export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+export type { InteractionDeps } from './interaction-context.ts';
 
 // Field types are checked, not coerced: `email[$ne]=` parses to an object and is refused (ASVS 1.2.4).
 const loginForm = z.object({ email: z.string().max(320), password: z.string().max(4096) });
 const consentForm = z.object({ decision: z.enum(['allow', 'deny']) });
-
-/** The interaction behind the cookie, which must be the one named in the URL and at `prompt`. */
-export async function loadInteraction(deps: InteractionDeps, ctx: Context, prompt?: string): Promise<Interaction> {
-  let interaction: Interaction;
-  try {
-    interaction = await deps.provider.interactionDetails(ctx.req, ctx.res);
-  } catch (error) {
-    if ((error as Error).name === 'SessionNotFound') {
-      throw new AppError('interaction_expired', 'this sign-in page has expired; start again from the application');
-    }
-    throw error;
-  }
-  if (interaction.uid !== ctx.params.uid || (prompt && interaction.prompt.name !== prompt)) {
-    throw new AppError('interaction_expired', 'this sign-in page has expired; start again from the application');
-  }
-  ctx.state.locale = deps.renderer.localeOf(ctx, interaction.params.ui_locales as string | undefined);
-  return interaction;
-}
-
-type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
-
-const clientOf = (deps: InteractionDeps, interaction: Interaction) => deps.provider.Client.find(String(interaction.params.client_id));
-const nameOf = (client: Client | undefined, interaction: Interaction) => client?.clientName ?? String(interaction.params.client_id);
-
-export async function clientName(deps: InteractionDeps, interaction: Interaction): Promise<string> {
-  return nameOf(await clientOf(deps, interaction), interaction);
-}
-
-/** 303 See Other after every POST (RFC 9700 §4.12: never 307, which would re-post the password). */
-export async function finish(deps: InteractionDeps, ctx: Context, result: Record<string, unknown>, merge: boolean) {
-  seeOther(ctx, await deps.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }));
-}
 
 /** What the consent prompt asks for (oidc-provider's prompt details). */
 const consentDetails = (interaction: Interaction) => interaction.prompt.details as ConsentDetails;

@@ -5,7 +5,7 @@ import { ACR_MFA } from '../oidc/constants.ts';
 import { confirmEnrolment, isMfaEnabled, startEnrolment, verifySecondFactor } from '../mfa/second-factor.ts';
 import { AppError } from '../shared/app-error.ts';
 import { field, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
-import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-routes.ts';
+import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-context.ts';
 import { accountActor } from '../audit/audit-log.ts';
 
 const codeForm = z.object({ code: field(64) });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AccountChoice } from '../oidc/interaction-policy.ts';
 import { AppError } from '../shared/app-error.ts';
 import { parseForm } from './forms.ts';
-import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-routes.ts';
+import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-context.ts';
 
 const choiceForm = z.object({ account: z.enum(['current', 'another']) });
 
