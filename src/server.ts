@@ -63,6 +63,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     };
     const provider = createProvider({
       config, catalog: services.catalog, keyring, renderer, adapterStores, accounts: stores.durable.accounts,
+      applications: stores.durable.applications, audit: services.audit,
       secretHashKey: services.secretHashKey, secondFactor, revocations: services.revocations,
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
@@ -74,7 +75,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       throttle: createLoginThrottle(config.loginThrottle, failureCounters),
       flows, issuer: config.issuer, secondFactor, grants: flows.sessions, revocations: services.revocations,
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
-        secretHashKey: services.secretHashKey },
+        secretHashKey: services.secretHashKey, renderer },
       mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),
     });
 

@@ -1,9 +1,9 @@
 import type { ApplicationRecord } from '../storage/contract.ts';
-import { isSecretLive } from './client-secret.ts';
-import { epochSeconds } from './create-application.ts';
+import { isSecretLive, secretEndsAt } from './check-client-secret.ts';
 
 // Extra client metadata (registered with the provider's extraClientMetadata.properties).
-export const SECRET_HASHES = 'urn:tokenim:secret_hashes';
+/** The key records (hash and dates, never a secret) that checkClientSecret decides on. */
+export const CLIENT_SECRETS = 'urn:tokenim:secrets';
 export const RESOURCE_SERVER = 'urn:tokenim:resource_server';
 export const FIRST_PARTY = 'urn:tokenim:first_party';
 /** The TokenIM API permissions the client may ask for (the provider's `scope` holds OIDC scopes only). */
@@ -17,8 +17,9 @@ const GRANT_TYPES = {
 
 /**
  * The oidc-provider client metadata of an application, or undefined when it is revoked.
- * `client_secret` holds the newest hash only to mark the client confidential; secrets are
- * checked against every live hash by the provider's compareClientSecret (src/oidc/client-auth.ts).
+ * `client_secret` holds the newest hash only to mark the client confidential; presented secrets
+ * are decided by checkClientSecret on every key record (src/oidc/client-auth.ts), ended ones
+ * included, so that a refusal can say the key expired or was replaced.
  */
 export function toClientMetadata(
   application: ApplicationRecord,
@@ -31,6 +32,12 @@ export function toClientMetadata(
   const isPublic = application.type === 'native';
   const current = application.secrets[0];
   const live = application.secrets.filter((s) => isSecretLive(s, now));
+  // oidc-provider refuses every secret once client_secret_expires_at passes, before comparing
+  // (checkClientSecretExpiration): it is the latest end among live keys (0: one never ends, or
+  // none is live), so that it never passes while a key works and expiry is decided by
+  // checkClientSecret alone. Rounded up: the provider compares whole seconds.
+  const ends = live.map(secretEndsAt);
+  const expiresAt = ends.length && !ends.includes(null) ? Math.ceil(Math.max(...ends.map((d) => d!.getTime())) / 1000) : 0;
   return {
     client_id: application.clientId,
     client_name: application.name,
@@ -47,8 +54,12 @@ export function toClientMetadata(
       ? {}
       : {
           client_secret: current.hash,
-          client_secret_expires_at: epochSeconds(current.expiresAt),
-          [SECRET_HASHES]: live.map((s) => s.hash),
+          client_secret_expires_at: expiresAt,
+          [CLIENT_SECRETS]: application.secrets.map((s) => ({
+            id: s.id, hash: s.hash, createdAt: s.createdAt.toISOString(), expiresAt: s.expiresAt?.toISOString() ?? null,
+            replacedAt: s.replacedAt?.toISOString() ?? null, graceEndsAt: s.graceEndsAt?.toISOString() ?? null,
+            revokedAt: s.revokedAt?.toISOString() ?? null,
+          })),
         }),
     [RESOURCE_SERVER]: application.isResourceServer,
     [FIRST_PARTY]: application.isFirstParty,

@@ -1,5 +1,4 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ClientSecretRecord } from '../storage/contract.ts';
 
 // A recognisable prefix lets secret scanners find leaked keys (as GitHub's and Stripe's do).
 const SECRET_PREFIX = 'tkm_sk_';
@@ -27,5 +26,5 @@ export function clientSecretMatches(key: Buffer, secret: string, hash: string): 
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-export const isSecretLive = (secret: Pick<ClientSecretRecord, 'expiresAt'>, now: Date): boolean =>
-  secret.expiresAt === null || secret.expiresAt > now;
+/** What identifies a key to its owner without revealing it: its last 4 characters. */
+export const secretHint = (secret: string): string => secret.slice(-4);

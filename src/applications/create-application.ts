@@ -4,19 +4,16 @@ import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { AppError } from '../shared/app-error.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
 import type { RevocationPublisher } from '../revocation/revocation-events.ts';
-import { generateClientId, generateClientSecret, hashClientSecret } from './client-secret.ts';
+import { generateClientId } from './client-secret.ts';
+import { issueSecret, type SecretLifetimeDeps } from './issue-secret.ts';
 import { checkApplicationName, checkApplicationScope, checkPostLogoutRedirectUris, checkRedirectUris,
   parseApplicationType } from './application-rules.ts';
 
-export interface ApplicationDeps {
+export interface ApplicationDeps extends SecretLifetimeDeps {
   applications: ApplicationStore;
   accounts: AccountStore;
   audit: AuditLog;
   catalog: PermissionCatalog;
-  /** Key of the keyed hash of client secrets (derived from SECRET_KEY). */
-  secretHashKey: Buffer;
-  /** 0: secrets do not expire. */
-  secretLifetimeSeconds: number;
   revocations: RevocationPublisher;
 }
 
@@ -30,19 +27,18 @@ export interface NewApplication {
   ownerEmail?: string | undefined;
   isResourceServer?: boolean | undefined;
   isFirstParty?: boolean | undefined;
+  /** The key's lifetime instead of the configured default. */
+  secretExpiresInSeconds?: number | undefined;
 }
 
 export interface IssuedSecret {
+  secretId: string;
   clientSecret: string;
   /** Epoch seconds, 0 when it does not expire (RFC 7591 §3.2.1). */
   clientSecretExpiresAt: number;
 }
 
 export const epochSeconds = (date: Date | null): number => (date === null ? 0 : Math.floor(date.getTime() / 1000));
-
-export function secretExpiry(deps: Pick<ApplicationDeps, 'secretLifetimeSeconds'>, now: Date): Date | null {
-  return deps.secretLifetimeSeconds > 0 ? new Date(now.getTime() + deps.secretLifetimeSeconds * 1000) : null;
-}
 
 export async function createApplication(
   deps: ApplicationDeps,
@@ -66,8 +62,7 @@ export async function createApplication(
 
   const now = new Date();
   // Native apps are public clients (RFC 8252 §8.5): a secret in an installed app is no secret.
-  const clientSecret = type === 'native' ? undefined : generateClientSecret();
-  const expiresAt = secretExpiry(deps, now);
+  const issued = type === 'native' ? undefined : issueSecret(deps, now, input.secretExpiresInSeconds);
   const application: ApplicationRecord = {
     clientId: generateClientId(),
     name,
@@ -76,7 +71,7 @@ export async function createApplication(
     redirectUris,
     postLogoutRedirectUris,
     ownerId,
-    secrets: clientSecret ? [{ hash: hashClientSecret(deps.secretHashKey, clientSecret), createdAt: now, expiresAt }] : [],
+    secrets: issued ? [issued.record] : [],
     isResourceServer: input.isResourceServer ?? false,
     isFirstParty: input.isFirstParty ?? false,
     revokedAt: null,
@@ -89,8 +84,14 @@ export async function createApplication(
     type: 'client.created', actor, subject: ownerId, clientId: application.clientId,
     details: { name, type, scope, redirectUris, postLogoutRedirectUris, isResourceServer: application.isResourceServer },
   });
+  if (issued) {
+    await deps.audit.record({ type: 'client.secret_created', actor, subject: ownerId, clientId: application.clientId,
+      details: { secretId: issued.record.id, expiresAt: issued.record.expiresAt?.toISOString() ?? null } });
+  }
   return {
     application,
-    secret: clientSecret ? { clientSecret, clientSecretExpiresAt: epochSeconds(expiresAt) } : undefined,
+    secret: issued
+      ? { secretId: issued.record.id, clientSecret: issued.clientSecret, clientSecretExpiresAt: epochSeconds(issued.record.expiresAt) }
+      : undefined,
   };
 }

@@ -3,7 +3,7 @@ import type { AuditEvent } from '../audit/audit-log.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { ApplicationDeps } from './create-application.ts';
 import { checkApplicationScope } from './application-rules.ts';
-import { findLiveApplication } from './rotate-client-secret.ts';
+import { clientNotFound, requireLive } from './find-live-application.ts';
 
 /**
  * Replaces what an application may ask for (its scope allow-list), checked as at creation: catalog
@@ -18,17 +18,15 @@ export async function setApplicationScope(
 ): Promise<ApplicationRecord> {
   // Unlike at creation, an empty list would not mean "the defaults": it is a mistake.
   if (!scopeInput.trim()) throw new AppError('scope_required', 'name at least one scope');
-  for (;;) {
-    const application = await findLiveApplication(deps, clientId);
-    const scope = checkApplicationScope(deps.catalog, application.type, scopeInput);
-    const now = new Date();
-    const updated = { ...application, scope, updatedAt: now };
-    if (!(await deps.applications.replaceApplication(updated, application.version))) continue;
-    const kept = new Set(scope.split(' '));
-    if (application.scope.split(' ').some((s) => s && !kept.has(s))) await deps.revocations.revoke('client', clientId);
-    await deps.audit.record({
-      type: 'client.scopes_changed', actor, subject: application.ownerId, clientId, details: { from: application.scope, to: scope },
-    });
-    return { ...updated, version: application.version + 1 };
-  }
+  const now = new Date();
+  const update = await deps.applications.updateApplication(clientId, (application) =>
+    ({ ...requireLive(application), scope: checkApplicationScope(deps.catalog, application.type, scopeInput), updatedAt: now }));
+  if (!update) throw clientNotFound();
+  const { before, after } = update;
+  const kept = new Set(after.scope.split(' '));
+  if (before.scope.split(' ').some((s) => s && !kept.has(s))) await deps.revocations.revoke('client', clientId);
+  await deps.audit.record({
+    type: 'client.scopes_changed', actor, subject: before.ownerId, clientId, details: { from: before.scope, to: after.scope },
+  });
+  return after;
 }

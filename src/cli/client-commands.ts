@@ -1,17 +1,24 @@
 import type { ApplicationRecord } from '../storage/contract.ts';
 import type { Services } from '../services.ts';
 import { createApplication } from '../applications/create-application.ts';
-import { rotateClientSecret } from '../applications/rotate-client-secret.ts';
+import { MAX_GRACE_SECONDS, rotateClientSecret } from '../applications/rotate-client-secret.ts';
+import { revokeClientSecret } from '../applications/revoke-client-secret.ts';
 import { revokeApplication } from '../applications/revoke-application.ts';
 import { setApplicationScope } from '../applications/set-application-scope.ts';
 import { APPLICATION_TYPES } from '../applications/application-rules.ts';
-import { isSecretLive } from '../applications/client-secret.ts';
+import { secretEndsAt, secretStatus } from '../applications/check-client-secret.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
 import { AppError } from '../shared/app-error.ts';
 import { cliActor, isoDate, list, str, wholeNumber, type Command } from './command.ts';
 
 /** How many applications `clients list` shows at most. */
 const LIST_LIMIT = 1000;
+
+const EXPIRES_IN = { type: 'string', value: 'SECONDS', help: 'the new secret\'s lifetime (default: config clients.secretLifetimeSeconds)' } as const;
+
+/** --expires-in, when given: 1 second or more. */
+const expiresIn = (options: Parameters<typeof str>[0]): number | undefined =>
+  str(options, 'expires-in') === undefined ? undefined : wholeNumber(options, 'expires-in', 0, { min: 1, unit: 'seconds' });
 
 /** What the command line shows of an application: never a secret nor its hash. */
 async function describeApplications(services: Services, applications: ApplicationRecord[]) {
@@ -24,7 +31,11 @@ async function describeApplications(services: Services, applications: Applicatio
     redirect_uris: a.redirectUris, post_logout_redirect_uris: a.postLogoutRedirectUris,
     owner: a.ownerId === null ? null : owners.get(a.ownerId) ?? null,
     resource_server: a.isResourceServer, first_party: a.isFirstParty,
-    secrets: a.secrets.map((s) => ({ created_at: isoDate(s.createdAt), expires_at: isoDate(s.expiresAt), live: isSecretLive(s, now) })),
+    secrets: a.secrets.map((s) => ({
+      id: s.id, hint: s.hint, status: secretStatus(a, s, now), created_at: isoDate(s.createdAt), expires_at: isoDate(s.expiresAt),
+      replaced_at: isoDate(s.replacedAt), valid_until: isoDate(secretEndsAt(s)), revoked_at: isoDate(s.revokedAt),
+      last_used_at: isoDate(s.lastUsedAt),
+    })),
     created_at: isoDate(a.createdAt), updated_at: isoDate(a.updatedAt), revoked_at: isoDate(a.revokedAt),
   }));
 }
@@ -48,6 +59,7 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
       owner: { type: 'string', value: 'EMAIL', help: 'the account that manages it on /developers' },
       'resource-server': { type: 'boolean', help: 'an API that may introspect tokens and poll GET /revocations' },
       'first-party': { type: 'boolean', help: 'a TokenIM app: people are not asked for consent' },
+      'expires-in': EXPIRES_IN,
     },
     required: ['name', 'type'],
     async run(services, options) {
@@ -56,10 +68,11 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
         redirectUris: list(options, 'redirect-uri'), postLogoutRedirectUris: list(options, 'post-logout-redirect-uri'),
         ownerEmail: str(options, 'owner'),
         isResourceServer: options['resource-server'] === true, isFirstParty: options['first-party'] === true,
+        secretExpiresInSeconds: expiresIn(options),
       }, cliActor());
       return {
         client_id: application.clientId,
-        ...(secret ? { client_secret: secret.clientSecret, client_secret_expires_at: secret.clientSecretExpiresAt } : {}),
+        ...(secret ? { client_secret: secret.clientSecret, client_secret_expires_at: secret.clientSecretExpiresAt, secret_id: secret.secretId } : {}),
         type: application.type,
         scope: application.scope,
         redirect_uris: application.redirectUris,
@@ -107,21 +120,38 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
     },
   },
   'clients rotate-secret': {
-    summary: 'issue a new secret; the previous ones stay valid for --grace seconds',
+    summary: 'issue a new secret; the previous one stays valid for --grace seconds, any older one stops now',
     options: {
       'client-id': { type: 'string', value: 'ID', help: 'the application' },
-      grace: { type: 'string', value: 'SECONDS', help: 'how long the previous secrets keep working (default 1 day; 0: not at all)' },
+      grace: { type: 'string', value: 'SECONDS', help: `how long the previous secret keeps working (default 1 day; 0: not at all; at most ${MAX_GRACE_SECONDS})` },
+      'expires-in': EXPIRES_IN,
     },
     required: ['client-id'],
     async run(services, options) {
-      const grace = wholeNumber(options, 'grace', services.config.clients.defaultRotationGraceSeconds, { unit: 'seconds' });
-      const rotated = await rotateClientSecret(services.applicationDeps, str(options, 'client-id')!, grace, cliActor());
+      const graceSeconds = wholeNumber(options, 'grace', services.config.clients.defaultRotationGraceSeconds,
+        { unit: 'seconds', max: MAX_GRACE_SECONDS });
+      const rotated = await rotateClientSecret(services.applicationDeps, str(options, 'client-id')!,
+        { graceSeconds, expiresInSeconds: expiresIn(options) }, cliActor());
       return {
         client_id: str(options, 'client-id'),
         client_secret: rotated.clientSecret,
         client_secret_expires_at: rotated.clientSecretExpiresAt,
+        secret_id: rotated.secretId,
+        previous_secret_id: rotated.previousSecretId,
         previous_secret_valid_until: rotated.previousSecretValidUntil?.toISOString() ?? null,
       };
+    },
+  },
+  'clients revoke-secret': {
+    summary: 'end a replaced secret now instead of at the end of its grace period',
+    options: {
+      'client-id': { type: 'string', value: 'ID', help: 'the application' },
+      'secret-id': { type: 'string', value: 'SID', help: 'the previous secret (its id from clients show)' },
+    },
+    required: ['client-id', 'secret-id'],
+    async run(services, options) {
+      const revoked = await revokeClientSecret(services.applicationDeps, str(options, 'client-id')!, str(options, 'secret-id')!, cliActor());
+      return { client_id: revoked.clientId, secret_id: revoked.secretId, revoked_at: revoked.revokedAt.toISOString() };
     },
   },
   'clients revoke': {

@@ -1,7 +1,7 @@
 import type { Services } from '../services.ts';
 import { createApplication } from '../applications/create-application.ts';
 import { rotateClientSecret } from '../applications/rotate-client-secret.ts';
-import { clientSecretMatches, isSecretLive } from '../applications/client-secret.ts';
+import { checkClientSecret } from '../applications/check-client-secret.ts';
 import { createMongoIndexes } from '../storage/mongo/mongo-collections.ts';
 import { runMongoMigrations } from '../storage/mongo/mongo-migrations.ts';
 import { openMongo } from '../storage/mongo/open-mongo.ts';
@@ -17,10 +17,9 @@ async function ensureExampleApiCredentials(services: Services): Promise<{ client
   const saved = readExampleApiCredentials(dataDir);
   const application = saved && await services.stores.durable.applications.findApplicationByClientId(saved.client_id);
   if (saved && application && !application.revokedAt && application.isResourceServer) {
-    const now = new Date();
-    const works = application.secrets.some((s) => isSecretLive(s, now) && clientSecretMatches(services.secretHashKey, saved.client_secret, s.hash));
+    const works = checkClientSecret(services.secretHashKey, application, saved.client_secret, new Date()).ok;
     if (works) return { clientId: saved.client_id, reused: true, file: exampleApiCredentialsFile(dataDir) };
-    const rotated = await rotateClientSecret(services.applicationDeps, saved.client_id, 0, cliActor());
+    const rotated = await rotateClientSecret(services.applicationDeps, saved.client_id, { graceSeconds: 0 }, cliActor());
     const file = writeExampleApiCredentials(dataDir, { client_id: saved.client_id, client_secret: rotated.clientSecret });
     return { clientId: saved.client_id, reused: false, file };
   }

@@ -1,40 +1,29 @@
 import Router from '@koa/router';
 import type { ApplicationStore, RevocationStore } from '../storage/contract.ts';
-import { clientSecretMatches, isSecretLive } from '../applications/client-secret.ts';
+import { basicCredentials, describeSecretRefusal } from '../oidc/client-auth.ts';
+import { checkClientSecret, type SecretCheck } from '../applications/check-client-secret.ts';
+import type { Renderer } from './render.ts';
 import { toRevocationMessage } from '../revocation/revocation-events.ts';
 
 export interface RevocationRouteDeps {
   applications: ApplicationStore;
   revocations: RevocationStore;
   secretHashKey: Buffer;
+  renderer: Renderer;
 }
 
 // Events are kept a day; a poller asks for what came since its last answer.
 const MAX_LOOKBACK_MS = 86_400_000;
 const PAGE_SIZE = 1000;
 
-/** RFC 6749 §2.3.1: client_id and secret, form-urlencoded, in HTTP Basic. */
-function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
-  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  try {
-    return { clientId: decodeURIComponent(decoded.slice(0, colon)), secret: decodeURIComponent(decoded.slice(colon + 1)) };
-  } catch {
-    return undefined;
-  }
-}
-
-async function isResourceServer(deps: RevocationRouteDeps, header: string): Promise<boolean> {
+/** The token endpoint's verdict (checkClientSecret); a valid key of a client that is no resource server is refused too. */
+async function authenticateResourceServer(deps: RevocationRouteDeps, header: string): Promise<SecretCheck> {
   const credentials = basicCredentials(header);
-  if (!credentials) return false;
+  if (!credentials) return { ok: false, reason: 'no_match' };
   const application = await deps.applications.findApplicationByClientId(credentials.clientId);
-  if (!application || application.revokedAt || !application.isResourceServer) return false;
-  const now = new Date();
-  return application.secrets.filter((s) => isSecretLive(s, now))
-    .map((s) => clientSecretMatches(deps.secretHashKey, credentials.secret, s.hash)).includes(true);
+  if (!application) return { ok: false, reason: 'no_match' };
+  const check = checkClientSecret(deps.secretHashKey, application, credentials.secret, new Date());
+  return !check.ok || application.isResourceServer ? check : { ok: false, reason: 'no_match' };
 }
 
 /**
@@ -45,10 +34,11 @@ export function createRevocationRoutes(deps: RevocationRouteDeps): Router {
   const router = new Router();
   router.get('/revocations', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    if (!(await isResourceServer(deps, ctx.get('Authorization')))) {
+    const check = await authenticateResourceServer(deps, ctx.get('Authorization'));
+    if (!check.ok) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Basic realm="TokenIM"');
-      ctx.body = { error: 'invalid_client', error_description: 'authenticate as a resource-server application (HTTP Basic)' };
+      ctx.body = { error: 'invalid_client', error_description: describeSecretRefusal(deps.renderer.translations[deps.renderer.localeOf(ctx)], check) };
       return;
     }
     const now = Date.now();

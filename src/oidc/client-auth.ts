@@ -1,17 +1,101 @@
-import type Provider from 'oidc-provider';
-import { SECRET_HASHES } from '../applications/client-metadata.ts';
-import { clientSecretMatches } from '../applications/client-secret.ts';
+import Provider from 'oidc-provider';
+import type { Context } from 'koa';
+import type { ApplicationStore } from '../storage/contract.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { Translate } from '../http/i18n.ts';
+import type { Renderer } from '../http/render.ts';
+import { CLIENT_SECRETS } from '../applications/client-metadata.ts';
+import { checkClientSecret, type SecretCheck } from '../applications/check-client-secret.ts';
+import { readStoredSecret, type StoredSecret } from '../storage/stored-secret.ts';
+
+export interface ClientAuthDeps {
+  secretHashKey: Buffer;
+  applications: ApplicationStore;
+  audit: AuditLog;
+  renderer: Renderer;
+}
+
+/** Where compareClientSecret leaves its verdict for the error description (ctx.state). */
+const VERDICT = 'clientSecretCheck';
+/** The provider routes that authenticate clients with a secret. */
+const CLIENT_AUTH_ROUTES = new Set(['token', 'introspection', 'revocation']);
+
+/** RFC 6749 §2.3.1: client_id and secret, form-urlencoded, in HTTP Basic. */
+export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
+  const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  try {
+    const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, '%20'));
+    return { clientId: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+const isoSeconds = (date: Date) => `${date.toISOString().slice(0, 19)}Z`;
+
+/** The words for a refusal; a caller without a real key only ever gets `no_match`. */
+export function describeSecretRefusal(t: Translate, check: Exclude<SecretCheck, { ok: true }>): string {
+  const params: Record<string, string> = 'at' in check ? { date: isoSeconds(check.at) } : {};
+  return t(`client_secret_errors.${check.reason}`, params);
+}
 
 /**
- * Stored client secrets are keyed hashes, so the provider's plain comparison is replaced by a
- * check against every live hash: the newest secret and those still in a rotation grace period.
+ * client.secret_expired is recorded at the first refused use of each expired key. A per-process
+ * memo: with several instances (or after a restart) it may be recorded once per instance.
+ */
+export function createExpiredSecretRecorder(audit: AuditLog): (clientId: string, check: SecretCheck) => Promise<void> {
+  const recorded = new Set<string>();
+  return async (clientId, check) => {
+    if (check.ok || check.reason !== 'expired' || recorded.has(check.secretId)) return;
+    recorded.add(check.secretId);
+    await audit.record({ type: 'client.secret_expired', actor: { kind: 'client', id: clientId }, clientId, outcome: 'failure',
+      details: { secretId: check.secretId, expiredAt: check.at.toISOString() } });
+  };
+}
+
+/**
+ * Stored client secrets are keyed hashes with dates, so the provider's plain comparison is
+ * replaced by checkClientSecret; its verdict is kept on the request for the error description.
  * compareClientSecret is the documented override point (oidc-provider #631).
  */
-export function installClientSecretCheck(provider: Provider, secretHashKey: Buffer): void {
+export function installClientSecretCheck(provider: Provider, deps: ClientAuthDeps): void {
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Record<string, unknown>, actual: string) {
-    const hashes = this[SECRET_HASHES];
-    if (!Array.isArray(hashes)) return false;
-    // Check every hash (no early exit), so timing does not tell which one matched.
-    return hashes.map((hash) => clientSecretMatches(secretHashKey, actual, String(hash))).includes(true);
+    const stored = this[CLIENT_SECRETS];
+    const secrets = Array.isArray(stored) ? (stored as StoredSecret[]).map(readStoredSecret) : [];
+    const check = checkClientSecret(deps.secretHashKey, { secrets, revokedAt: null }, actual, new Date());
+    const ctx = (Provider as unknown as { ctx: Context | undefined }).ctx;
+    if (ctx) ctx.state[VERDICT] = check;
+    return check.ok;
   };
+  const recordExpired = createExpiredSecretRecorder(deps.audit);
+
+  // RFC 6749 §5.2: a failed client authentication is 401 invalid_client (with WWW-Authenticate:
+  // Basic when Basic was used, which the library adds); the description tells the developer why.
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+    if (!CLIENT_AUTH_ROUTES.has(ctx.oidc?.route ?? '') || body?.error !== 'invalid_client') return;
+    const credentials = basicCredentials(ctx.get('Authorization'))
+      ?? (typeof ctx.oidc.params?.client_secret === 'string' && typeof ctx.oidc.params.client_id === 'string'
+        ? { clientId: ctx.oidc.params.client_id, secret: ctx.oidc.params.client_secret } : undefined);
+    if (!credentials) return;
+    let check = ctx.state[VERDICT] as SecretCheck | undefined;
+    // The provider does not know a revoked application: ask the store, to tell a real key's holder.
+    check ??= await findVerdict(deps, credentials.clientId, credentials.secret);
+    if (check.ok) return;
+    await recordExpired(credentials.clientId, check);
+    ctx.status = 401;
+    body.error_description = describeSecretRefusal(deps.renderer.translations[deps.renderer.localeOf(ctx)], check);
+  });
+}
+
+/** The verdict on a secret for an application the provider may not know (revoked, or no such id). */
+export async function findVerdict(deps: Pick<ClientAuthDeps, 'applications' | 'secretHashKey'>, clientId: string, secret: string): Promise<SecretCheck> {
+  const application = await deps.applications.findApplicationByClientId(clientId);
+  if (!application) return { ok: false, reason: 'no_match' };
+  return checkClientSecret(deps.secretHashKey, application, secret, new Date());
 }

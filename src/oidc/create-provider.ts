@@ -1,10 +1,11 @@
 import Provider, { type Configuration } from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
-import type { AccountStore } from '../storage/contract.ts';
+import type { AccountStore, ApplicationStore } from '../storage/contract.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Renderer } from '../http/render.ts';
-import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, SECRET_HASHES } from '../applications/client-metadata.ts';
+import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, CLIENT_SECRETS } from '../applications/client-metadata.ts';
 import { createAdapterFactory, type AdapterStores } from './adapter.ts';
 import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
@@ -27,6 +28,9 @@ export interface ProviderDeps {
   /** Where each model is stored (src/oidc/adapter.ts); shared with the account pages. */
   adapterStores: AdapterStores;
   accounts: AccountStore;
+  /** Client secret checks ask it about revoked applications (src/oidc/client-auth.ts). */
+  applications: ApplicationStore;
+  audit: AuditLog;
   secretHashKey: Buffer;
   renderer: Renderer;
   secondFactor: SignInPolicyDeps;
@@ -101,7 +105,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
-    extraClientMetadata: { properties: [SECRET_HASHES, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
+    extraClientMetadata: { properties: [CLIENT_SECRETS, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: createInteractionPolicy(signInSatisfies),
@@ -174,7 +178,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  installClientSecretCheck(provider, deps.secretHashKey);
+  installClientSecretCheck(provider, deps);
   answerUnregisteredGrantType(provider);
   // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {

@@ -61,11 +61,25 @@ export type AccountPatch = Partial<Pick<AccountRecord, 'name' | 'email' | 'passw
   updatedAt: Date;
 };
 
+/**
+ * One API key of an application, a record of its own (logto keeps them as rows). The secret itself
+ * is never stored: only its keyed hash and a hint (its last 4 characters) to tell keys apart.
+ * Records stored before keys had ids read with an id derived from the hash (src/storage/stored-secret.ts).
+ */
 export interface ClientSecretRecord {
+  id: string;
+  hint: string;
   hash: string;
   createdAt: Date;
   /** null: no expiry. */
   expiresAt: Date | null;
+  /** When a rotation replaced it; it keeps working until `graceEndsAt`. */
+  replacedAt: Date | null;
+  graceEndsAt: Date | null;
+  /** Ended early ("revoke the old key now"). */
+  revokedAt: Date | null;
+  /** Not yet tracked (issue 10, item 5). */
+  lastUsedAt: Date | null;
 }
 
 export type ApplicationType = 'service' | 'web' | 'native';
@@ -103,6 +117,21 @@ export interface ApplicationStore {
    * compare-and-set), storing it with version `expectedVersion + 1`. False when it lost a race.
    */
   replaceApplication(application: ApplicationRecord, expectedVersion: number): Promise<boolean>;
+  /**
+   * Applies `change` to the stored record atomically: the store reads, calls `change`, and writes
+   * only if nobody wrote meanwhile (compare-and-set on `version`), calling `change` again on what
+   * the winner stored otherwise. `change` may throw to refuse. Undefined when there is no such
+   * application; else the record before and after (with its new version).
+   */
+  updateApplication(clientId: string, change: ApplicationChange): Promise<ApplicationUpdate | undefined>;
+}
+
+/** A pure function of the current record: it may be called more than once. */
+export type ApplicationChange = (current: ApplicationRecord) => ApplicationRecord;
+
+export interface ApplicationUpdate {
+  before: ApplicationRecord;
+  after: ApplicationRecord;
 }
 
 /** Sealed (encrypted) key material: signing keys and cookie keys. */

@@ -69,11 +69,11 @@ describe('API key rotation and revocation', () => {
     const { application, secret } = await createApplication(server.services.applicationDeps,
       { name: 'Rotating', type: 'service', scope: 'message:send' }, actor);
     const first = secret!.clientSecret;
-    const second = await rotateClientSecret(server.services.applicationDeps, application.clientId, 3600, actor);
+    const second = await rotateClientSecret(server.services.applicationDeps, application.clientId, { graceSeconds: 3600 }, actor);
     expect(second.previousSecretValidUntil).toBeInstanceOf(Date);
     expect((await clientCredentials(application.clientId, first)).status).toBe(200);
     expect((await clientCredentials(application.clientId, second.clientSecret)).status).toBe(200);
-    const third = await rotateClientSecret(server.services.applicationDeps, application.clientId, 0, actor);
+    const third = await rotateClientSecret(server.services.applicationDeps, application.clientId, { graceSeconds: 0 }, actor);
     expect((await clientCredentials(application.clientId, first)).status).toBe(401);
     expect((await clientCredentials(application.clientId, second.clientSecret)).status).toBe(401);
     expect((await clientCredentials(application.clientId, third.clientSecret)).status).toBe(200);

@@ -67,6 +67,28 @@ describe('tokenim-auth', () => {
     expect(until).toBeLessThanOrEqual(Date.now() + 600_000);
   });
 
+  it('--expires-in sets the key lifetime; revoke-secret ends the previous key now; a grace over 7 days is refused', async () => {
+    const created = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send',
+      '--expires-in', '3600');
+    const clientId = String(created.json!.client_id);
+    expect(Number(created.json!.client_secret_expires_at)).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 3590);
+    const rotated = await tokenimAuth('clients', 'rotate-secret', '--client-id', clientId, '--expires-in', '7200');
+    expect(rotated.json).toMatchObject({ previous_secret_id: created.json!.secret_id, secret_id: expect.stringMatching(/^sec_/) });
+    expect(Number(rotated.json!.client_secret_expires_at)).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 7190);
+    // The default grace is a day (config clients.defaultRotationGraceSeconds), but the previous key's own expiry comes first.
+    expect(Math.floor(Date.parse(String(rotated.json!.previous_secret_valid_until)) / 1000)).toBe(Number(created.json!.client_secret_expires_at));
+    const revoked = await tokenimAuth('clients', 'revoke-secret', '--client-id', clientId, '--secret-id', String(created.json!.secret_id));
+    expect(revoked).toMatchObject({ code: 0, json: { client_id: clientId, secret_id: created.json!.secret_id } });
+    const shown = await tokenimAuth('clients', 'show', '--client-id', clientId);
+    expect((shown.json!.secrets as { id: string; status: string }[]).map((s) => [s.id, s.status]))
+      .toEqual([[rotated.json!.secret_id, 'expiring'], [created.json!.secret_id, 'revoked']]); // expiring: within 14 days
+    const current = await tokenimAuth('clients', 'revoke-secret', '--client-id', clientId, '--secret-id', String(rotated.json!.secret_id));
+    expect(current.code).toBe(1);
+    expect(current.stderr).toMatch(/current key/);
+    const tooLong = await tokenimAuth('clients', 'rotate-secret', '--client-id', clientId, '--grace', '604801');
+    expect(tooLong.code).toBe(2);
+  });
+
   it('clients revoke revokes once; the revoked client cannot be rotated', async () => {
     const { json } = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send');
     const revoked = await tokenimAuth('clients', 'revoke', '--client-id', String(json!.client_id));
@@ -102,7 +124,7 @@ describe('tokenim-auth', () => {
     [[], 'missing command; see "tokenim-auth --help"'],
     [['--verbose'], 'unknown option --verbose; see "tokenim-auth --help"'],
     [['clients', 'rotate-secret', '--client-id', 'x', '--grace', 'soon'],
-      '--grace takes a whole number of seconds, 0 or more (got "soon"); see "tokenim-auth clients rotate-secret --help"'],
+      '--grace takes a whole number of seconds, from 0 to 604800 (got "soon"); see "tokenim-auth clients rotate-secret --help"'],
   ])('%j is a usage error: exit 2, one line on stderr', async (args, message) => {
     const result = await tokenimAuth(...args);
     expect(result.code).toBe(2);
@@ -116,7 +138,8 @@ describe('tokenim-auth', () => {
     [['-h'], 'usage: tokenim-auth <area> <command> [options]', ['keys rotate']],
     [['clients', '--help'], 'usage: tokenim-auth clients <command> [options]', ['clients list', 'clients show', 'clients revoke']],
     [['clients', 'create', '--help'], 'usage: tokenim-auth clients create --name N --type service|web|native [--scope "a b"] '
-      + '[--redirect-uri U]... [--post-logout-redirect-uri U]... [--owner EMAIL] [--resource-server] [--first-party]', ['--first-party']],
+      + '[--redirect-uri U]... [--post-logout-redirect-uri U]... [--owner EMAIL] [--resource-server] [--first-party] [--expires-in SECONDS]',
+    ['--first-party', '--expires-in']],
     // --help wins over anything else on the line, as in git and npm.
     [['users', 'list', '--bogus', '--help'], 'usage: tokenim-auth users list [--role R] [--limit N]', ['--limit N']],
   ])('%j prints usage on stdout and exits 0', async (args, usage, mentions) => {
@@ -205,7 +228,8 @@ describe('tokenim-auth clients list | show | set-scopes', () => {
     const shown = await tokenimAuth('clients', 'show', '--client-id', clientId);
     expect(shown.json).toMatchObject({ client_id: clientId, name: 'Chat', type: 'web', owner: 'dev@example.test',
       redirect_uris: ['https://chat.example.test/cb'], post_logout_redirect_uris: ['https://chat.example.test/bye', 'https://chat.example.test/'],
-      resource_server: false, revoked_at: null, secrets: [{ created_at: expect.any(String), expires_at: null, live: true }] });
+      resource_server: false, revoked_at: null, secrets: [{ id: expect.stringMatching(/^sec_/), hint: expect.stringMatching(/^.{4}$/), status: 'active', created_at: expect.any(String),
+        expires_at: null, replaced_at: null, valid_until: null, revoked_at: null, last_used_at: null }] });
     expect(shown.stdout).not.toContain(String(created.json!.client_secret));
     expect(shown.stdout).not.toMatch(/tkm_sk_|hmac-sha256|"hash"/);
 

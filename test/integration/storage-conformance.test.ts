@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
-import type { ArtifactStore, DurableStores, ApplicationRecord, AccountRecord } from '../../src/storage/contract.ts';
+import type { ArtifactStore, DurableStores, ApplicationRecord, AccountRecord, ClientSecretRecord } from '../../src/storage/contract.ts';
 import { DuplicateError } from '../../src/storage/contract.ts';
 import { createSqliteStores } from '../../src/storage/sqlite/create-sqlite-stores.ts';
 import { openRedis } from '../../src/storage/redis/open-redis.ts';
@@ -316,6 +316,11 @@ const account = (overrides: Partial<AccountRecord> = {}): AccountRecord => ({
   ...overrides,
 });
 
+const secretRecord = (overrides: Partial<ClientSecretRecord>): ClientSecretRecord => ({
+  id: `sec_${id()}`, hint: 'abcd', hash: 'h', createdAt: new Date(), expiresAt: null,
+  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, ...overrides,
+});
+
 const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRecord => ({
   clientId: id(),
   name: 'Bot',
@@ -324,7 +329,7 @@ const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRec
   redirectUris: [],
   postLogoutRedirectUris: [],
   ownerId: null,
-  secrets: [{ hash: 'h1', createdAt: new Date('2026-01-01T00:00:00Z'), expiresAt: null }],
+  secrets: [secretRecord({ hash: 'h1', createdAt: new Date('2026-01-01T00:00:00Z'), expiresAt: null })],
   isResourceServer: false,
   isFirstParty: false,
   revokedAt: null,
@@ -382,7 +387,7 @@ describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
   it('round-trips an application, dates and secrets included', async () => {
     const app = application({
       type: 'web', redirectUris: ['https://chat.example.test/callback'], postLogoutRedirectUris: ['https://chat.example.test/'],
-      secrets: [{ hash: 'h2', createdAt: new Date(), expiresAt: new Date(Date.now() + 1000) }],
+      secrets: [secretRecord({ hash: 'h2', createdAt: new Date(), expiresAt: new Date(Date.now() + 1000), graceEndsAt: new Date(), replacedAt: new Date() })],
     });
     await stores.applications.insertApplication(app);
     expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
@@ -406,6 +411,35 @@ describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
     expect(await stores.applications.replaceApplication({ ...app, name: 'Renamed' }, 1)).toBe(true);
     expect(await stores.applications.replaceApplication({ ...app, name: 'Lost race' }, 1)).toBe(false);
     expect(await stores.applications.findApplicationByClientId(app.clientId)).toMatchObject({ name: 'Renamed', version: 2 });
+  });
+
+  it('updateApplication applies 20 parallel changes atomically: none is lost', async () => {
+    const app = application({ scope: '' });
+    await stores.applications.insertApplication(app);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.applications.updateApplication(app.clientId,
+      (current) => ({ ...current, scope: `${current.scope} s${i}`.trim() }))));
+    const stored = await stores.applications.findApplicationByClientId(app.clientId);
+    expect(stored!.scope.split(' ').sort()).toEqual(Array.from({ length: 20 }, (_, i) => `s${i}`).sort());
+    expect(stored!.version).toBe(21);
+    expect(results.map((r) => r!.after.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+  });
+
+  it('updateApplication: undefined for an unknown client; a change that throws writes nothing', async () => {
+    expect(await stores.applications.updateApplication(`missing-${id()}`, (a) => a)).toBeUndefined();
+    const app = application();
+    await stores.applications.insertApplication(app);
+    await expect(stores.applications.updateApplication(app.clientId, () => { throw new Error('refused'); })).rejects.toThrow('refused');
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
+  });
+
+  it('reads secrets stored before they had ids, with a stable id derived from the hash', async () => {
+    const legacy = { ...application(), secrets: [{ hash: 'legacy-hash', createdAt: new Date(), expiresAt: null }] };
+    await stores.applications.insertApplication(legacy as unknown as ApplicationRecord);
+    const first = await stores.applications.findApplicationByClientId(legacy.clientId);
+    const second = await stores.applications.findApplicationByClientId(legacy.clientId);
+    expect(first!.secrets[0]).toMatchObject({ hash: 'legacy-hash', hint: '', replacedAt: null, graceEndsAt: null, revokedAt: null });
+    expect(first!.secrets[0]!.id).toMatch(/^sec_/);
+    expect(second!.secrets[0]!.id).toBe(first!.secrets[0]!.id);
   });
 });
 

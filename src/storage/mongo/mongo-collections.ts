@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
-import type { AccountRecord, ApplicationRecord, AuditEventRecord, ClientSecretRecord, MfaRecord, RevocationEventRecord } from '../contract.ts';
+import type { AccountRecord, ApplicationRecord, AuditEventRecord, MfaRecord, RevocationEventRecord } from '../contract.ts';
+import type { StoredSecret } from '../stored-secret.ts';
 
 export interface ArtifactDocument {
   _id: string; // `${model}:${id}`
@@ -17,7 +18,8 @@ export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string };
 
 export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris'> & {
   _id: string;
-  secrets: ClientSecretRecord[];
+  /** Stored before secrets had ids: some fields absent. */
+  secrets: StoredSecret[];
   /** Absent from applications stored before RP-initiated logout could return to the app. */
   postLogoutRedirectUris?: string[];
 };

@@ -3,10 +3,11 @@ import { DuplicateError, type AccountStore, type ApplicationRecord, type Applica
   type KeyringStore } from '../contract.ts';
 import { collections, isDuplicateKey, type AccountDocument, type ApplicationDocument,
   type AuditEventDocument, type KeyringDocument } from './mongo-collections.ts';
+import { readStoredSecret, updateWithVersionCheck } from '../stored-secret.ts';
 
 const fromAccount = ({ _id, ...rest }: AccountDocument) => ({ id: _id, ...rest });
-const fromApplication = ({ _id, postLogoutRedirectUris, ...rest }: ApplicationDocument): ApplicationRecord =>
-  ({ clientId: _id, ...rest, postLogoutRedirectUris: postLogoutRedirectUris ?? [] });
+const fromApplication = ({ _id, postLogoutRedirectUris, secrets, ...rest }: ApplicationDocument): ApplicationRecord =>
+  ({ clientId: _id, ...rest, secrets: secrets.map(readStoredSecret), postLogoutRedirectUris: postLogoutRedirectUris ?? [] });
 const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument => ({ _id: clientId, ...rest });
 const fromKeyring = ({ _id, ...rest }: KeyringDocument) => ({ name: _id, ...rest });
 const fromAudit = ({ _id, ...rest }: AuditEventDocument) => ({ id: _id, ...rest });
@@ -69,6 +70,20 @@ export function createMongoApplicationStore(db: Db): ApplicationStore {
     async replaceApplication(application, expectedVersion) {
       const { _id, ...doc } = toApplication({ ...application, version: expectedVersion + 1 });
       return (await applications.replaceOne({ _id, version: expectedVersion }, doc)).matchedCount === 1;
+    },
+    async updateApplication(clientId, change) {
+      // A replaceOne filtered on the version read is the compare-and-set.
+      return updateWithVersionCheck(
+        async () => {
+          const doc = await applications.findOne({ _id: clientId });
+          return doc ? fromApplication(doc) : undefined;
+        },
+        async (next, expectedVersion) => {
+          const { _id, ...doc } = toApplication({ ...next, clientId, version: expectedVersion + 1 });
+          return (await applications.replaceOne({ _id, version: expectedVersion }, doc)).matchedCount === 1;
+        },
+        change,
+      );
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { DuplicateError, type ApplicationRecord, type ApplicationStore, type ClientSecretRecord } from '../contract.ts';
+import { DuplicateError, type ApplicationRecord, type ApplicationStore } from '../contract.ts';
+import { readStoredSecret, updateWithVersionCheck, type StoredSecret } from '../stored-secret.ts';
 import { isUniqueViolation } from './open-sqlite.ts';
 
-type StoredSecret = { hash: string; createdAt: string; expiresAt: string | null };
 type StoredApplication = Omit<ApplicationRecord, 'secrets' | 'postLogoutRedirectUris' | 'revokedAt' | 'createdAt' | 'updatedAt' | 'version'> & {
   secrets: StoredSecret[];
   /** Absent from applications stored before RP-initiated logout could return to the app. */
@@ -16,11 +16,8 @@ function encode(application: ApplicationRecord): string {
   const { version: _version, ...rest } = application;
   const stored: StoredApplication = {
     ...rest,
-    secrets: application.secrets.map((s) => ({
-      hash: s.hash,
-      createdAt: s.createdAt.toISOString(),
-      expiresAt: s.expiresAt?.toISOString() ?? null,
-    })),
+    // JSON.stringify writes the dates as ISO strings.
+    secrets: application.secrets,
     revokedAt: application.revokedAt?.toISOString() ?? null,
     createdAt: application.createdAt.toISOString(),
     updatedAt: application.updatedAt.toISOString(),
@@ -31,11 +28,7 @@ function encode(application: ApplicationRecord): string {
 function decode(row: { data: string; version: number } | undefined): ApplicationRecord | undefined {
   if (!row) return undefined;
   const stored = JSON.parse(row.data) as StoredApplication;
-  const secrets: ClientSecretRecord[] = stored.secrets.map((s) => ({
-    hash: s.hash,
-    createdAt: new Date(s.createdAt),
-    expiresAt: s.expiresAt === null ? null : new Date(s.expiresAt),
-  }));
+  const secrets = stored.secrets.map(readStoredSecret);
   return {
     ...stored,
     postLogoutRedirectUris: stored.postLogoutRedirectUris ?? [],
@@ -76,6 +69,14 @@ export function createSqliteApplicationStore(db: DatabaseSync): ApplicationStore
     },
     async replaceApplication(application, expectedVersion) {
       return replace.run(application.ownerId, encode(application), application.clientId, expectedVersion).changes === 1;
+    },
+    async updateApplication(clientId, change) {
+      // The conditional UPDATE … WHERE version = ? is the compare-and-set.
+      return updateWithVersionCheck(
+        async () => decode(byClientId.get(clientId) as { data: string; version: number } | undefined),
+        async (next, expectedVersion) => replace.run(next.ownerId, encode({ ...next, clientId }), clientId, expectedVersion).changes === 1,
+        change,
+      );
     },
   };
 }
