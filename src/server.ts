@@ -23,6 +23,8 @@ import { createMfaLimits } from './mfa/mfa-limits.ts';
 import { createRenderer } from './http/render.ts';
 import type { Readiness } from './http/ops-routes.ts';
 import { createApp } from './app.ts';
+import { createSecretUseTracker, LAST_USE_FLUSH_INTERVAL_MS } from './applications/secret-use-tracker.ts';
+import { notifyExpiringSecrets } from './applications/notify-expiring-secrets.ts';
 
 export interface RunningServer {
   url: string;
@@ -33,9 +35,13 @@ export interface RunningServer {
    * mail goes out, stores close.
    */
   stop(): Promise<void>;
+  /** Writes the noted last uses of client secrets now (the timer does it each minute). */
+  flushLastUse(): Promise<void>;
 }
 
 const CLEANUP_INTERVAL_MS = 10 * 60_000;
+/** The expiry-warning job runs hourly on every instance; its compare-and-set keeps each mail single. */
+const EXPIRY_NOTICE_INTERVAL_MS = 60 * 60_000;
 
 export async function startServer(config: Config, logger: Logger, options: { host?: string } = {}): Promise<RunningServer> {
   const services = await buildServices(config);
@@ -61,10 +67,11 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       mfa: stores.durable.mfa, audit: services.audit, mail: flows.mail, links: flows.links, catalog: services.catalog,
       totpKey: services.totpKey, recoveryKey: services.recoveryKey, scopesRequiringMfa: config.mfa.requiredForScopes,
     };
+    const secretUse = config.clients.trackLastUse ? createSecretUseTracker(stores.durable.applications) : undefined;
     const provider = createProvider({
       config, catalog: services.catalog, keyring, renderer, adapterStores, accounts: stores.durable.accounts,
       applications: stores.durable.applications, audit: services.audit,
-      secretHashKey: services.secretHashKey, secondFactor, revocations: services.revocations,
+      secretHashKey: services.secretHashKey, secretUse, secondFactor, revocations: services.revocations,
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
     const readiness: Readiness = { isAcceptingTraffic: true };
@@ -101,6 +108,16 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       }, CLEANUP_INTERVAL_MS).unref()
       : undefined;
 
+    const flushLastUse = () => secretUse?.flush().catch((error: unknown) => logger.warn({ err: error }, 'last use of client secrets not written; retried next minute'));
+    const lastUseFlush = secretUse ? setInterval(flushLastUse, LAST_USE_FLUSH_INTERVAL_MS).unref() : undefined;
+    const expiryNotices = config.clients.notifyExpiringSecrets
+      ? setInterval(() => {
+        notifyExpiringSecrets({ applications: stores.durable.applications, accounts: stores.durable.accounts, mail: flows.mail,
+          developersUrl: `${config.issuer}/developers` })
+          .catch((error: unknown) => logger.warn({ err: error }, 'expiring API key notices failed; retried next hour'));
+      }, EXPIRY_NOTICE_INTERVAL_MS).unref()
+      : undefined;
+
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let stopping: Promise<void> | undefined;
@@ -109,6 +126,8 @@ export async function startServer(config: Config, logger: Logger, options: { hos
         readiness.isAcceptingTraffic = false;
         const graceEnds = Date.now() + config.shutdownGraceSeconds * 1000;
         clearInterval(cleanup);
+        clearInterval(lastUseFlush);
+        clearInterval(expiryNotices);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
@@ -119,12 +138,13 @@ export async function startServer(config: Config, logger: Logger, options: { hos
         clearInterval(idleSweep);
         // The last requests' mail still goes out, within what is left of the same grace period (at
         // least a second); the queue logs what it could not deliver.
+        await flushLastUse();
         await mailQueue.drain(Math.max(1000, graceEnds - Date.now()));
         await closeConnections(stores.connections);
       })();
       return stopping;
     };
-    return { url: `http://127.0.0.1:${port}`, server, services, stop };
+    return { url: `http://127.0.0.1:${port}`, server, services, stop, flushLastUse: async () => { await secretUse?.flush(); } };
   } catch (error) {
     await closeConnections(stores.connections);
     throw error;

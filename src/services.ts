@@ -37,6 +37,11 @@ export async function buildServices(config: Config): Promise<Services> {
       throw new ConfigError('config mfa.requiredForScopes', `"${scope}" is not an API scope of config/scopes.json`);
     }
   }
+  for (const scope of config.permissions.sensitiveScopes) {
+    if (!catalog.apiScopes.includes(scope)) {
+      throw new ConfigError('config permissions.sensitiveScopes', `"${scope}" is not an API scope of config/scopes.json`);
+    }
+  }
   const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
   const stores = await openStores(config);
   const audit = createAuditLog(stores.durable.audit);
@@ -66,6 +71,7 @@ export async function buildServices(config: Config): Promise<Services> {
       secretHashKey,
       secretLifetimeSeconds: config.clients.secretLifetimeSeconds,
       revocations,
+      sensitiveScopes: config.permissions.sensitiveScopes,
     },
   };
 }

@@ -15,6 +15,8 @@ export interface ApplicationDeps extends SecretLifetimeDeps {
   audit: AuditLog;
   catalog: PermissionCatalog;
   revocations: RevocationPublisher;
+  /** API permissions that wait for an administrator when asked for on /developers (config permissions.sensitiveScopes). */
+  sensitiveScopes: readonly string[];
 }
 
 export interface NewApplication {
@@ -59,21 +61,32 @@ export async function createApplication(
     if (!owner) throw new AppError('account_not_found', 'no account has this email address', { status: 404 });
     ownerId = owner.id;
   }
+  // An administrator's own registration: nothing waits for approval.
+  return registerApplication(deps, {
+    name, type, scope, pendingScope: '', redirectUris, postLogoutRedirectUris, ownerId,
+    isResourceServer: input.isResourceServer ?? false, isFirstParty: input.isFirstParty ?? false,
+  }, input.secretExpiresInSeconds, actor);
+}
 
+/** The checked fields of a new application: what createApplication and createDeveloperApplication decide. */
+export type CheckedApplication = Pick<ApplicationRecord, 'name' | 'type' | 'scope' | 'pendingScope' | 'redirectUris'
+  | 'postLogoutRedirectUris' | 'ownerId' | 'isResourceServer' | 'isFirstParty'>;
+
+/** Stores an application whose fields are already checked, with its first secret, and writes the ledger. */
+export async function registerApplication(
+  deps: ApplicationDeps,
+  checked: CheckedApplication,
+  secretExpiresInSeconds: number | undefined,
+  actor: AuditEvent['actor'],
+): Promise<{ application: ApplicationRecord; secret: IssuedSecret | undefined }> {
+  const { name, type, scope, redirectUris, postLogoutRedirectUris, ownerId } = checked;
   const now = new Date();
   // Native apps are public clients (RFC 8252 §8.5): a secret in an installed app is no secret.
-  const issued = type === 'native' ? undefined : issueSecret(deps, now, input.secretExpiresInSeconds);
+  const issued = type === 'native' ? undefined : issueSecret(deps, now, secretExpiresInSeconds);
   const application: ApplicationRecord = {
     clientId: generateClientId(),
-    name,
-    type,
-    scope,
-    redirectUris,
-    postLogoutRedirectUris,
-    ownerId,
+    ...checked,
     secrets: issued ? [issued.record] : [],
-    isResourceServer: input.isResourceServer ?? false,
-    isFirstParty: input.isFirstParty ?? false,
     revokedAt: null,
     createdAt: now,
     updatedAt: now,

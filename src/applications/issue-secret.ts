@@ -33,6 +33,7 @@ export function issueSecret(
       graceEndsAt: null,
       revokedAt: null,
       lastUsedAt: null,
+      expiryNoticesSent: [],
     },
   };
 }

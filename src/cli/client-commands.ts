@@ -5,11 +5,13 @@ import { MAX_GRACE_SECONDS, rotateClientSecret } from '../applications/rotate-cl
 import { revokeClientSecret } from '../applications/revoke-client-secret.ts';
 import { revokeApplication } from '../applications/revoke-application.ts';
 import { setApplicationScope } from '../applications/set-application-scope.ts';
+import { approveApplicationScopes } from '../applications/approve-application-scopes.ts';
 import { APPLICATION_TYPES } from '../applications/application-rules.ts';
 import { secretEndsAt, secretStatus } from '../applications/check-client-secret.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
 import { AppError } from '../shared/app-error.ts';
 import { cliActor, isoDate, list, str, wholeNumber, type Command } from './command.ts';
+import { runExpiryNotices } from './notify-expiring-command.ts';
 
 /** How many applications `clients list` shows at most. */
 const LIST_LIMIT = 1000;
@@ -27,7 +29,7 @@ async function describeApplications(services: Services, applications: Applicatio
     [id, (await services.stores.durable.accounts.findAccountById(id))?.email ?? null] as const)));
   const now = new Date();
   return applications.map((a) => ({
-    client_id: a.clientId, name: a.name, type: a.type, scope: a.scope,
+    client_id: a.clientId, name: a.name, type: a.type, scope: a.scope, pending_scope: a.pendingScope,
     redirect_uris: a.redirectUris, post_logout_redirect_uris: a.postLogoutRedirectUris,
     owner: a.ownerId === null ? null : owners.get(a.ownerId) ?? null,
     resource_server: a.isResourceServer, first_party: a.isFirstParty,
@@ -119,6 +121,18 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
       return { client_id: application.clientId, scope: application.scope };
     },
   },
+  'clients approve-scopes': {
+    summary: 'approve sensitive permissions a developer asked for (pending_scope in clients show); tokens carry them from now on',
+    options: {
+      'client-id': { type: 'string', value: 'ID', help: 'the application' },
+      scope: { type: 'string', value: '"a b"', help: 'pending scopes, space-separated' },
+    },
+    required: ['client-id', 'scope'],
+    async run(services, options) {
+      const application = await approveApplicationScopes(services.applicationDeps, str(options, 'client-id')!, str(options, 'scope')!, cliActor());
+      return { client_id: application.clientId, scope: application.scope, pending_scope: application.pendingScope };
+    },
+  },
   'clients rotate-secret': {
     summary: 'issue a new secret; the previous one stays valid for --grace seconds, any older one stops now',
     options: {
@@ -162,5 +176,11 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
       const revoked = await revokeApplication(services.applicationDeps, str(options, 'client-id')!, cliActor());
       return { client_id: revoked.clientId, revoked_at: revoked.revokedAt.toISOString() };
     },
+  },
+  'clients notify-expiring': {
+    summary: 'mail owners about API keys expiring within 14 days or 1 day (once each; safe beside running servers)',
+    options: {},
+    required: [],
+    run: (services) => runExpiryNotices(services),
   },
 };

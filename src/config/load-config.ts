@@ -118,6 +118,8 @@ export function loadConfig(env: Env = process.env, configDir = DEFAULT_CONFIG_DI
   if (trustProxy !== undefined) settings.trustProxy = parseBoolean('TRUST_PROXY', trustProxy);
   const logLevel = nonEmpty(env, 'LOG_LEVEL');
   if (logLevel !== undefined) settings.logLevel = parseOrThrow(settingsSchema.shape.logLevel, logLevel, 'LOG_LEVEL');
+  const trackLastUse = nonEmpty(env, 'TRACK_SECRET_LAST_USE');
+  if (trackLastUse !== undefined) settings.clients.trackLastUse = parseBoolean('TRACK_SECRET_LAST_USE', trackLastUse);
   const mailFrom = nonEmpty(env, 'MAIL_FROM');
   if (mailFrom !== undefined) settings.mailFrom = mailFrom;
 

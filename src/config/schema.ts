@@ -32,10 +32,17 @@ export const settingsSchema = z
         // 0: secrets do not expire (Keycloak's and Auth0's default).
         secretLifetimeSeconds: z.number().int().min(0),
         defaultRotationGraceSeconds: z.number().int().min(0),
+        // Record each key's last use (in memory, written once a minute); env TRACK_SECRET_LAST_USE.
+        trackLastUse: z.boolean(),
+        // Run the expiry-warning mail job (14 and 1 days before) hourly on this instance.
+        notifyExpiringSecrets: z.boolean(),
       })
       .strict(),
     // API permissions whose request always needs the second factor (e.g. ["calls:read"]).
     mfa: z.object({ requiredForScopes: z.array(z.string()) }).strict(),
+    // API permissions that, asked for on /developers, wait for an administrator's approval
+    // (`clients approve-scopes`) before tokens carry them; PRODUCT.md "Sensitive permissions".
+    permissions: z.object({ sensitiveScopes: z.array(z.string()) }).strict(),
     // NIST SP 800-63B: at least 8; the registration form recommends 15 or more.
     passwords: z.object({ minLength: z.number().int().min(8).max(64) }).strict(),
     // Failed sign-ins counted per account and per client IP within the window; past the limit the

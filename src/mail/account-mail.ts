@@ -4,7 +4,7 @@ import type { MailQueue } from './mail-queue.ts';
 
 export type AccountMailKind =
   | 'verify_email' | 'account_exists' | 'reset_password' | 'password_changed' | 'confirm_new_email' | 'email_changed'
-  | 'mfa_enabled' | 'mfa_disabled';
+  | 'mfa_enabled' | 'mfa_disabled' | 'api_key_expiring';
 
 /**
  * The link a mail carries, or how to make it when that has a cost (issuing its one-time token):

@@ -7,9 +7,11 @@ import type { Renderer } from '../http/render.ts';
 import { CLIENT_SECRETS } from '../applications/client-metadata.ts';
 import { checkClientSecret, type SecretCheck } from '../applications/check-client-secret.ts';
 import { readStoredSecret, type StoredSecret } from '../storage/stored-secret.ts';
+import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
 
 export interface ClientAuthDeps {
   secretHashKey: Buffer;
+  secretUse?: SecretUseTracker;
   applications: ApplicationStore;
   audit: AuditLog;
   renderer: Renderer;
@@ -66,7 +68,10 @@ export function installClientSecretCheck(provider: Provider, deps: ClientAuthDep
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Record<string, unknown>, actual: string) {
     const stored = this[CLIENT_SECRETS];
     const secrets = Array.isArray(stored) ? (stored as StoredSecret[]).map(readStoredSecret) : [];
-    const check = checkClientSecret(deps.secretHashKey, { secrets, revokedAt: null }, actual, new Date());
+    const now = new Date();
+    const check = checkClientSecret(deps.secretHashKey, { secrets, revokedAt: null }, actual, now);
+    // Issue 10, item 5: the one place an accepted key is known for every client-authenticated route.
+    if (check.ok) deps.secretUse?.noteUse(String(this.clientId), check.secretId, now);
     const ctx = (Provider as unknown as { ctx: Context | undefined }).ctx;
     if (ctx) ctx.state[VERDICT] = check;
     return check.ok;

@@ -9,6 +9,7 @@ import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, CLIENT_SECRETS } from '../app
 import { createAdapterFactory, type AdapterStores } from './adapter.ts';
 import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
+import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
 import { createResourceIndicators } from './resource-indicators.ts';
@@ -32,6 +33,8 @@ export interface ProviderDeps {
   applications: ApplicationStore;
   audit: AuditLog;
   secretHashKey: Buffer;
+  /** Notes each accepted client secret; absent when last-use tracking is off (clients.trackLastUse). */
+  secretUse?: SecretUseTracker;
   renderer: Renderer;
   secondFactor: SignInPolicyDeps;
   revocations: RevocationPublisher;

@@ -78,8 +78,10 @@ export interface ClientSecretRecord {
   graceEndsAt: Date | null;
   /** Ended early ("revoke the old key now"). */
   revokedAt: Date | null;
-  /** Not yet tracked (issue 10, item 5). */
+  /** Accepted last, as of the last flush of src/applications/secret-use-tracker.ts (up to a minute late). */
   lastUsedAt: Date | null;
+  /** Days-before-expiry thresholds whose warning mail went out (src/applications/notify-expiring-secrets.ts). */
+  expiryNoticesSent: number[];
 }
 
 export type ApplicationType = 'service' | 'web' | 'native';
@@ -90,6 +92,12 @@ export interface ApplicationRecord {
   type: ApplicationType;
   /** Space-separated allow-list of scopes this client may ask for. */
   scope: string;
+  /**
+   * Space-separated sensitive permissions its developer asked for on /developers that wait for an
+   * administrator's approval; not in `scope` until approved, so no token carries them. '' when
+   * none; records stored before approvals existed read as ''.
+   */
+  pendingScope: string;
   redirectUris: string[];
   /** RP-Initiated Logout 1.0 §3; records stored before it existed read as []. */
   postLogoutRedirectUris: string[];
@@ -124,6 +132,12 @@ export interface ApplicationStore {
    * application; else the record before and after (with its new version).
    */
   updateApplication(clientId: string, change: ApplicationChange): Promise<ApplicationUpdate | undefined>;
+  /**
+   * Sets one secret's `lastUsedAt` to `at` unless it already holds a later time, in one atomic
+   * write that touches nothing else (the hot path of last-use tracking); bumps `version` so a
+   * concurrent compare-and-set re-reads. False when there is no such application or secret.
+   */
+  recordSecretUse(clientId: string, secretId: string, at: Date): Promise<boolean>;
 }
 
 /** A pure function of the current record: it may be called more than once. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ApplicationChange, ApplicationRecord, ApplicationUpdate, ClientSecretRecord } from './contract.ts';
+import type { ApplicationChange, ApplicationRecord, ApplicationStore, ApplicationUpdate, ClientSecretRecord } from './contract.ts';
 
 /** A secret as a backend stores it: dates as Date (Mongo) or ISO strings (SQLite JSON); newer fields optional. */
 export interface StoredSecret {
@@ -12,6 +12,7 @@ export interface StoredSecret {
   graceEndsAt?: Date | string | null;
   revokedAt?: Date | string | null;
   lastUsedAt?: Date | string | null;
+  expiryNoticesSent?: number[];
 }
 
 const toDate = (value: Date | string | null | undefined): Date | null =>
@@ -32,6 +33,7 @@ export function readStoredSecret(stored: StoredSecret): ClientSecretRecord {
     graceEndsAt: toDate(stored.graceEndsAt),
     revokedAt: toDate(stored.revokedAt),
     lastUsedAt: toDate(stored.lastUsedAt),
+    expiryNoticesSent: stored.expiryNoticesSent ?? [],
   };
 }
 
@@ -50,4 +52,19 @@ export async function updateWithVersionCheck(
     const next = change(before);
     if (await replace(next, before.version)) return { before, after: { ...next, clientId: before.clientId, version: before.version + 1 } };
   }
+}
+
+/**
+ * recordSecretUse for a secret the cheap path cannot address (stored before secrets had ids):
+ * through updateApplication, which then stores the derived id. False when there is no such secret.
+ */
+export async function recordUseByRewrite(store: Pick<ApplicationStore, 'updateApplication'>, clientId: string, secretId: string, at: Date): Promise<boolean> {
+  let found = false;
+  await store.updateApplication(clientId, (application) => {
+    const secret = application.secrets.find((s) => s.id === secretId);
+    found = secret !== undefined;
+    if (!secret || (secret.lastUsedAt && secret.lastUsedAt >= at)) return application;
+    return { ...application, secrets: application.secrets.map((s) => (s === secret ? { ...s, lastUsedAt: at } : s)) };
+  });
+  return found;
 }

@@ -25,7 +25,7 @@ interface Backend {
   /** Everything the backend holds for artifacts (keys and values), as JSON: what a copy of it would show. */
   dump(): Promise<string>;
   /** Removes the field from a stored application, as applications stored before it existed lack it. */
-  forgetPostLogoutRedirectUris?(clientId: string): Promise<void>;
+  forgetApplicationField?(clientId: string, field: 'postLogoutRedirectUris' | 'pendingScope'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,8 +34,8 @@ const sqlite = createSqliteStores(`${tmp.path}/store.sqlite`);
 const backends: Backend[] = [{
   name: 'sqlite', artifacts: sqlite.artifacts, durable: sqlite, close: sqlite.connection.close,
   dump: async () => JSON.stringify(sqlite.db.prepare('SELECT * FROM oidc_artifacts').all()),
-  async forgetPostLogoutRedirectUris(clientId) {
-    sqlite.db.prepare("UPDATE applications SET data = json_remove(data, '$.postLogoutRedirectUris') WHERE client_id = ?").run(clientId);
+  async forgetApplicationField(clientId, field) {
+    sqlite.db.prepare('UPDATE applications SET data = json_remove(data, ?) WHERE client_id = ?').run(`$.${field}`, clientId);
   },
 }];
 
@@ -68,8 +68,8 @@ if (process.env.MONGODB_URI) {
     artifacts: mongo.artifacts,
     durable: mongo,
     dump: async () => JSON.stringify(await mongo.db.collection('oidc_artifacts').find().toArray()),
-    async forgetPostLogoutRedirectUris(clientId) {
-      await collections(mongo.db).applications.updateOne({ _id: clientId }, { $unset: { postLogoutRedirectUris: '' } });
+    async forgetApplicationField(clientId, field) {
+      await collections(mongo.db).applications.updateOne({ _id: clientId }, { $unset: { [field]: '' } });
     },
     close: async () => { await mongo.db.dropDatabase(); await mongo.connection.close(); },
   });
@@ -318,7 +318,7 @@ const account = (overrides: Partial<AccountRecord> = {}): AccountRecord => ({
 
 const secretRecord = (overrides: Partial<ClientSecretRecord>): ClientSecretRecord => ({
   id: `sec_${id()}`, hint: 'abcd', hash: 'h', createdAt: new Date(), expiresAt: null,
-  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, ...overrides,
+  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], ...overrides,
 });
 
 const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRecord => ({
@@ -326,6 +326,7 @@ const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRec
   name: 'Bot',
   type: 'service',
   scope: 'message:send',
+  pendingScope: '',
   redirectUris: [],
   postLogoutRedirectUris: [],
   ownerId: null,
@@ -441,6 +442,35 @@ describe.each(durableBackends)('%s: ApplicationStore', (_name, stores) => {
     expect(first!.secrets[0]!.id).toMatch(/^sec_/);
     expect(second!.secrets[0]!.id).toBe(first!.secrets[0]!.id);
   });
+
+  it('recordSecretUse sets one secret\'s lastUsedAt, keeps a later one, and changes nothing else', async () => {
+    const other = secretRecord({ hash: 'h-other' });
+    const app = application({ secrets: [secretRecord({ hash: 'h-used' }), other] });
+    await stores.applications.insertApplication(app);
+    const before = (await stores.applications.findApplicationByClientId(app.clientId))!;
+    const used = app.secrets[0]!.id;
+    const at = new Date('2026-05-05T10:00:00.000Z');
+    expect(await stores.applications.recordSecretUse(app.clientId, used, at)).toBe(true);
+    expect(await stores.applications.recordSecretUse(app.clientId, used, new Date('2026-05-05T09:00:00.000Z'))).toBe(true);
+    const stored = await stores.applications.findApplicationByClientId(app.clientId);
+    expect(stored).toEqual({ ...before, secrets: [{ ...app.secrets[0]!, lastUsedAt: at }, other], version: before.version + 1 });
+    expect(await stores.applications.recordSecretUse(app.clientId, 'sec_unknown', at)).toBe(false);
+    expect(await stores.applications.recordSecretUse(`missing-${id()}`, used, at)).toBe(false);
+  });
+
+  it('recordSecretUse: 20 parallel uses keep the latest; a secret stored without an id is found by its derived id', async () => {
+    const app = application();
+    await stores.applications.insertApplication(app);
+    const times = Array.from({ length: 20 }, (_, i) => new Date(Date.UTC(2026, 4, 5, 10, 0, i)));
+    await Promise.all(times.map((at) => stores.applications.recordSecretUse(app.clientId, app.secrets[0]!.id, at)));
+    expect((await stores.applications.findApplicationByClientId(app.clientId))!.secrets[0]!.lastUsedAt).toEqual(times[19]);
+
+    const legacy = { ...application(), secrets: [{ hash: 'legacy-used', createdAt: new Date(), expiresAt: null }] };
+    await stores.applications.insertApplication(legacy as unknown as ApplicationRecord);
+    const derivedId = (await stores.applications.findApplicationByClientId(legacy.clientId))!.secrets[0]!.id;
+    expect(await stores.applications.recordSecretUse(legacy.clientId, derivedId, times[0]!)).toBe(true);
+    expect((await stores.applications.findApplicationByClientId(legacy.clientId))!.secrets[0]).toMatchObject({ id: derivedId, lastUsedAt: times[0] });
+  });
 });
 
 describe.each(durableBackends)('%s: listing accounts and applications (the CLI\'s users list, clients list)', (_name, stores) => {
@@ -468,7 +498,25 @@ describe.each(durableBackends)('%s: listing accounts and applications (the CLI\'
   });
 });
 
-const legacyApplicationBackends = backends.filter((b) => b.durable && b.forgetPostLogoutRedirectUris).map((b) => [b.name, b] as const);
+const legacyApplicationBackends = backends.filter((b) => b.durable && b.forgetApplicationField).map((b) => [b.name, b] as const);
+
+describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before pending (unapproved) scopes', (_name, backend) => {
+  it('stores and updates pendingScope; reads records without it as nothing pending', async () => {
+    const stores = backend.durable!;
+    const app = application({ scope: 'message:send', pendingScope: 'calls:read audit:read', ownerId: id() });
+    await stores.applications.insertApplication(app);
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
+    const update = await stores.applications.updateApplication(app.clientId, (current) =>
+      ({ ...current, scope: 'message:send calls:read', pendingScope: 'audit:read' }));
+    expect(update?.after).toMatchObject({ scope: 'message:send calls:read', pendingScope: 'audit:read' });
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toMatchObject({ pendingScope: 'audit:read' });
+
+    await backend.forgetApplicationField!(app.clientId, 'pendingScope');
+    const legacy = { ...app, scope: 'message:send calls:read', pendingScope: '', version: 2 };
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(legacy);
+    expect(await stores.applications.listApplicationsByOwnerId(app.ownerId!)).toEqual([legacy]);
+  });
+});
 
 describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before post-logout redirect URIs', (_name, backend) => {
   it('reads them with no post-logout redirect URIs', async () => {
@@ -476,7 +524,7 @@ describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored b
     const app = application({ type: 'web', redirectUris: ['https://chat.example.test/callback'],
       postLogoutRedirectUris: ['https://chat.example.test/'], ownerId: id() });
     await stores.applications.insertApplication(app);
-    await backend.forgetPostLogoutRedirectUris!(app.clientId);
+    await backend.forgetApplicationField!(app.clientId, 'postLogoutRedirectUris');
     expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual({ ...app, postLogoutRedirectUris: [] });
     expect(await stores.applications.listApplicationsByOwnerId(app.ownerId!)).toEqual([{ ...app, postLogoutRedirectUris: [] }]);
   });

@@ -16,12 +16,14 @@ export interface ArtifactDocument {
 
 export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string };
 
-export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris'> & {
+export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris' | 'pendingScope'> & {
   _id: string;
   /** Stored before secrets had ids: some fields absent. */
   secrets: StoredSecret[];
   /** Absent from applications stored before RP-initiated logout could return to the app. */
   postLogoutRedirectUris?: string[];
+  /** Absent from applications stored before sensitive permissions waited for approval. */
+  pendingScope?: string;
 };
 
 export interface KeyringDocument {

@@ -3,11 +3,12 @@ import { DuplicateError, type AccountStore, type ApplicationRecord, type Applica
   type KeyringStore } from '../contract.ts';
 import { collections, isDuplicateKey, type AccountDocument, type ApplicationDocument,
   type AuditEventDocument, type KeyringDocument } from './mongo-collections.ts';
-import { readStoredSecret, updateWithVersionCheck } from '../stored-secret.ts';
+import { readStoredSecret, recordUseByRewrite, updateWithVersionCheck } from '../stored-secret.ts';
 
 const fromAccount = ({ _id, ...rest }: AccountDocument) => ({ id: _id, ...rest });
-const fromApplication = ({ _id, postLogoutRedirectUris, secrets, ...rest }: ApplicationDocument): ApplicationRecord =>
-  ({ clientId: _id, ...rest, secrets: secrets.map(readStoredSecret), postLogoutRedirectUris: postLogoutRedirectUris ?? [] });
+const fromApplication = ({ _id, postLogoutRedirectUris, pendingScope, secrets, ...rest }: ApplicationDocument): ApplicationRecord =>
+  ({ clientId: _id, ...rest, secrets: secrets.map(readStoredSecret), postLogoutRedirectUris: postLogoutRedirectUris ?? [],
+    pendingScope: pendingScope ?? '' });
 const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument => ({ _id: clientId, ...rest });
 const fromKeyring = ({ _id, ...rest }: KeyringDocument) => ({ name: _id, ...rest });
 const fromAudit = ({ _id, ...rest }: AuditEventDocument) => ({ id: _id, ...rest });
@@ -84,6 +85,17 @@ export function createMongoApplicationStore(db: Db): ApplicationStore {
         },
         change,
       );
+    },
+    async recordSecretUse(clientId, secretId, at) {
+      // One updateOne: the positional $ names the secret the filter matched; a later time is kept.
+      const { matchedCount } = await applications.updateOne(
+        { _id: clientId, secrets: { $elemMatch: { id: secretId, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: at } }] } } },
+        { $set: { 'secrets.$.lastUsedAt': at }, $inc: { version: 1 } },
+      );
+      if (matchedCount === 1) return true;
+      // A later use is stored already, or the secret predates stored ids (rewritten once to store it).
+      if (await applications.countDocuments({ _id: clientId, 'secrets.id': secretId }, { limit: 1 })) return true;
+      return recordUseByRewrite(this, clientId, secretId, at);
     },
   };
 }

@@ -1,0 +1,50 @@
+// Issue 10, item 5: the token endpoint's throughput with last-use tracking on, against the same
+// server setup with it off (TRACK_SECRET_LAST_USE=false), measured alternately A B A B in one run.
+// Target: at most 3 % apart. Usage: node bench/last-use-tracking.ts [--seconds 8 --connections 20 --rounds 2]
+import autocannon from 'autocannon';
+import { parseArgs } from 'node:util';
+import { cli, spawnServer } from '../test/helpers/spawn-server.ts';
+import { makeTempDir } from '../test/helpers/temp-dir.ts';
+
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' } } });
+const duration = Number(values.seconds);
+const connections = Number(values.connections);
+const rounds = Number(values.rounds);
+
+async function start(trackLastUse: boolean) {
+  const dir = makeTempDir(`bench-last-use-${trackLastUse}`);
+  const env = { DATA_DIR: dir.path, TRACK_SECRET_LAST_USE: String(trackLastUse) };
+  const service = await cli(env, 'clients', 'create', '--name', 'Bench', '--type', 'service', '--scope', 'message:send');
+  const server = await spawnServer(env);
+  const auth = Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64');
+  const run = async (seconds: number) => {
+    const result = await autocannon({ url: `${server.url}/token`, duration: seconds, connections, method: 'POST',
+      headers: { authorization: `Basic ${auth}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=message%3Asend' });
+    if (result.non2xx || result.errors) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+    return Math.round(result.requests.average);
+  };
+  return { run, stop: async () => { await server.stop(); dir.remove(); } };
+}
+
+const on = await start(true);
+const off = await start(false);
+try {
+  await on.run(2);
+  await off.run(2);
+  const samples = { on: [] as number[], off: [] as number[] };
+  for (let i = 0; i < rounds; i += 1) {
+    samples.on.push(await on.run(duration));
+    samples.off.push(await off.run(duration));
+  }
+  const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
+  const difference = (mean(samples.on) - mean(samples.off)) / mean(samples.off);
+  process.stdout.write(`${JSON.stringify({ duration, connections, rounds, node: process.version,
+    requestsPerSecond: { trackingOn: samples.on, trackingOff: samples.off, meanOn: mean(samples.on), meanOff: mean(samples.off) },
+    difference: Number(difference.toFixed(3)), withinThreePercent: Math.abs(difference) <= 0.03 }, null, 2)}\n`);
+  if (Math.abs(difference) > 0.03) process.exitCode = 1;
+} finally {
+  await on.stop();
+  await off.stop();
+}
