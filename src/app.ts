@@ -16,6 +16,8 @@ import { createContinueRoutes } from './http/continue-routes.ts';
 import { createSignupRoutes } from './http/signup-routes.ts';
 import { createAccountRoutes } from './http/account-routes.ts';
 import { createSecurityRoutes } from './http/security-routes.ts';
+import { createDeveloperRoutes } from './http/developer-routes.ts';
+import type { ApplicationDeps } from './applications/create-application.ts';
 import { createRevocationRoutes, type RevocationRouteDeps } from './http/revocation-routes.ts';
 
 export interface AppDeps extends InteractionDeps {
@@ -30,6 +32,7 @@ export interface AppDeps extends InteractionDeps {
   issuer: string;
   revocationRoutes: RevocationRouteDeps;
   revocations: RevocationPublisher;
+  applicationDeps: ApplicationDeps;
 }
 
 /** Koa composition only: middleware order, routes, the provider mounted last. No I/O here. */
@@ -57,6 +60,8 @@ export function createApp(deps: AppDeps): Koa {
     secondFactor: deps.secondFactor };
   // The security routes first: /account's own router would otherwise see /account/security/… too.
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
+  routers.push(createDeveloperRoutes({ provider: deps.provider, applications: deps.applicationDeps, catalog: deps.catalog,
+    renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor }));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(postAsGet());
   app.use(signOutRevocations(deps.provider, deps.revocations));

@@ -84,6 +84,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey, renderer },
       mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),
+      applicationDeps: services.applicationDeps,
     });
 
     const server = createServer(app.callback());
