@@ -70,6 +70,8 @@ export async function buildServices(config: Config): Promise<Services> {
       catalog,
       secretHashKey,
       secretLifetimeSeconds: config.clients.secretLifetimeSeconds,
+      selfServiceSecretLifetimeSeconds: config.clients.selfServiceSecretLifetimeSeconds,
+      maxSecretLifetimeSeconds: config.clients.maxSecretLifetimeSeconds,
       revocations,
       sensitiveScopes: config.permissions.sensitiveScopes,
     },

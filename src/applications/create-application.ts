@@ -5,7 +5,7 @@ import { AppError } from '../shared/app-error.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
 import type { RevocationPublisher } from '../revocation/revocation-events.ts';
 import { generateClientId } from './client-secret.ts';
-import { issueSecret, type SecretLifetimeDeps } from './issue-secret.ts';
+import { issueSecret, type SecretLifetimeDeps, type SecretRequest } from './issue-secret.ts';
 import { checkApplicationName, checkApplicationScope, checkPostLogoutRedirectUris, checkRedirectUris,
   parseApplicationType } from './application-rules.ts';
 
@@ -65,7 +65,7 @@ export async function createApplication(
   return registerApplication(deps, {
     name, type, scope, pendingScope: '', redirectUris, postLogoutRedirectUris, ownerId,
     isResourceServer: input.isResourceServer ?? false, isFirstParty: input.isFirstParty ?? false,
-  }, input.secretExpiresInSeconds, actor);
+  }, { isSelfService: false, expiresInSeconds: input.secretExpiresInSeconds }, actor);
 }
 
 /** The checked fields of a new application: what createApplication and createDeveloperApplication decide. */
@@ -76,13 +76,13 @@ export type CheckedApplication = Pick<ApplicationRecord, 'name' | 'type' | 'scop
 export async function registerApplication(
   deps: ApplicationDeps,
   checked: CheckedApplication,
-  secretExpiresInSeconds: number | undefined,
+  secretRequest: SecretRequest,
   actor: AuditEvent['actor'],
 ): Promise<{ application: ApplicationRecord; secret: IssuedSecret | undefined }> {
   const { name, type, scope, redirectUris, postLogoutRedirectUris, ownerId } = checked;
   const now = new Date();
   // Native apps are public clients (RFC 8252 §8.5): a secret in an installed app is no secret.
-  const issued = type === 'native' ? undefined : issueSecret(deps, now, secretExpiresInSeconds);
+  const issued = type === 'native' ? undefined : issueSecret(deps, now, secretRequest);
   const application: ApplicationRecord = {
     clientId: generateClientId(),
     ...checked,

@@ -44,7 +44,7 @@ export async function createDeveloperApplication(
   const created = await registerApplication(deps, {
     name, type, scope, pendingScope, redirectUris, postLogoutRedirectUris, ownerId: developer.id,
     isResourceServer: false, isFirstParty: false,
-  }, input.secretExpiresInSeconds, actor);
+  }, { isSelfService: true, expiresInSeconds: input.secretExpiresInSeconds }, actor);
   if (pendingScope) {
     await deps.audit.record({ type: 'client.scopes_requested', actor, subject: developer.id, clientId: created.application.clientId,
       details: { scopes: pendingScope.split(' ') } });

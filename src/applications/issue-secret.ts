@@ -6,20 +6,51 @@ import { generateClientSecret, hashClientSecret, secretHint } from './client-sec
 export interface SecretLifetimeDeps {
   /** Key of the keyed hash of client secrets (derived from SECRET_KEY). */
   secretHashKey: Buffer;
-  /** The default lifetime of a new key; 0: keys do not expire. */
+  /** The default lifetime of a key made from the command line; 0: none of its own (the maximum applies). */
   secretLifetimeSeconds: number;
+  /** The default lifetime of a key made on /developers (90 days unless configured). */
+  selfServiceSecretLifetimeSeconds: number;
+  /** No key lives longer, whoever makes it; 0: no maximum. */
+  maxSecretLifetimeSeconds: number;
+}
+
+/** Who asks for the key: a developer on /developers, or an operator (CLI) who may pick any lifetime up to the maximum. */
+export interface SecretRequest {
+  isSelfService: boolean;
+  /** The key's lifetime instead of the default. */
+  expiresInSeconds?: number | undefined;
+}
+
+/**
+ * The one place that decides how long a new key lives: the asked-for lifetime, else the default of
+ * who asks; never past the configured maximum. An asked-for lifetime above it is refused rather
+ * than cut short, so that a script does not believe its key lives longer than it does; a default
+ * of "none" (0) becomes the maximum.
+ */
+export function secretLifetimeSeconds(deps: SecretLifetimeDeps, request: SecretRequest): number {
+  const { expiresInSeconds } = request;
+  const max = deps.maxSecretLifetimeSeconds;
+  if (expiresInSeconds !== undefined) {
+    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1) {
+      throw new AppError('invalid_expires_in', 'the key lifetime is a whole number of seconds, 1 or more');
+    }
+    if (max > 0 && expiresInSeconds > max) {
+      throw new AppError('expires_in_too_long', `the key lifetime is at most ${max} seconds (config clients.maxSecretLifetimeSeconds)`,
+        { params: { max } });
+    }
+    return expiresInSeconds;
+  }
+  const fallback = request.isSelfService ? deps.selfServiceSecretLifetimeSeconds : deps.secretLifetimeSeconds;
+  return max > 0 && (fallback === 0 || fallback > max) ? max : fallback;
 }
 
 /** A new key: the secret to show once, and the record that keeps only its hash. */
 export function issueSecret(
   deps: SecretLifetimeDeps,
   now: Date,
-  expiresInSeconds?: number,
+  request: SecretRequest,
 ): { clientSecret: string; record: ClientSecretRecord } {
-  if (expiresInSeconds !== undefined && (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1)) {
-    throw new AppError('invalid_expires_in', 'the key lifetime is a whole number of seconds, 1 or more');
-  }
-  const lifetime = expiresInSeconds ?? deps.secretLifetimeSeconds;
+  const lifetime = secretLifetimeSeconds(deps, request);
   const clientSecret = generateClientSecret();
   return {
     clientSecret,

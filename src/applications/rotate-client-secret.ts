@@ -15,6 +15,8 @@ export interface RotateOptions {
   graceSeconds: number;
   /** The new key's lifetime instead of the configured default. */
   expiresInSeconds?: number | undefined;
+  /** Rotated on /developers: the self-service default lifetime applies. */
+  isSelfService?: boolean | undefined;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function rotateClientSecret(
     throw new AppError('invalid_grace', `the grace period is a whole number of seconds, from 0 to ${MAX_GRACE_SECONDS} (7 days)`);
   }
   const now = new Date();
-  const issued = issueSecret(deps, now, options.expiresInSeconds);
+  const issued = issueSecret(deps, now, { isSelfService: options.isSelfService ?? false, expiresInSeconds: options.expiresInSeconds });
   const update = await deps.applications.updateApplication(clientId,
     (application) => rotateSecrets(requireLive(application), issued.record, graceSeconds, now));
   if (!update) throw clientNotFound();

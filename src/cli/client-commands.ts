@@ -16,7 +16,7 @@ import { runExpiryNotices } from './notify-expiring-command.ts';
 /** How many applications `clients list` shows at most. */
 const LIST_LIMIT = 1000;
 
-const EXPIRES_IN = { type: 'string', value: 'SECONDS', help: 'the new secret\'s lifetime (default: config clients.secretLifetimeSeconds)' } as const;
+const EXPIRES_IN = { type: 'string', value: 'SECONDS', help: 'the new secret\'s lifetime, at most config clients.maxSecretLifetimeSeconds (default: clients.secretLifetimeSeconds, or that maximum when it is 0)' } as const;
 
 /** --expires-in, when given: 1 second or more. */
 const expiresIn = (options: Parameters<typeof str>[0]): number | undefined =>

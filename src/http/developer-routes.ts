@@ -12,7 +12,8 @@ import { createDeveloperApplication } from '../applications/create-developer-app
 import { findDeveloperApplication, listDeveloperApplications } from '../applications/find-developer-application.ts';
 import { rotateClientSecret } from '../applications/rotate-client-secret.ts';
 import { revokeClientSecret } from '../applications/revoke-client-secret.ts';
-import { revokeApplication } from '../applications/revoke-application.ts';
+import { deleteDeveloperApplication } from '../applications/revoke-application.ts';
+import { updateDeveloperApplication } from '../applications/update-developer-application.ts';
 import { changeDeveloperApplicationScope } from '../applications/change-developer-application-scope.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
@@ -31,11 +32,13 @@ export interface DeveloperRouteDeps {
 
 /** The grace choices of "rotate": 0, 1 h, 24 h (the default, issue 10 item 4), 7 days. */
 export const GRACE_CHOICES = [0, 3600, 86_400, 604_800] as const;
-const SAVED = new Set(['secret_revoked', 'deleted', 'scope']);
+const SAVED = new Set(['secret_revoked', 'deleted', 'scope', 'details']);
 
 const checkboxes = z.union([field(100), z.array(field(100)).max(50)]).optional()
   .transform((v) => (v === undefined ? [] : [v].flat()));
-const newApplicationForm = z.object({ name: field(200), type: field(20), scope: checkboxes, redirect_uris: field(8192).optional() });
+const newApplicationForm = z.object({ name: field(200), type: field(20), scope: checkboxes, redirect_uris: field(8192).optional(),
+  post_logout_redirect_uris: field(8192).optional() });
+const detailsForm = z.object({ name: field(200), redirect_uris: field(8192).optional(), post_logout_redirect_uris: field(8192).optional() });
 const scopeForm = z.object({ scope: checkboxes });
 const rotateForm = z.object({ grace: z.enum(GRACE_CHOICES.map(String) as [string, ...string[]]) });
 const deleteForm = z.object({ confirm: field(10).optional() });
@@ -59,7 +62,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     renderer.page(ctx, 'developers', {
       applications: owned.map((a) => applicationView(catalog, a, localeOf(ctx), now)),
       choices: permissionChoices(catalog, applications.sensitiveScopes, developer, localeOf(ctx)),
-      form: { name: '', type: 'service', scope: [], redirect_uris: '' }, saved, ...extra,
+      form: { name: '', type: 'service', scope: [], redirect_uris: '', post_logout_redirect_uris: '' }, saved, ...extra,
     }, status);
   }
 
@@ -83,6 +86,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     await withFormErrors(ctx, renderer, async () => {
       const { application, secret } = await createDeveloperApplication(applications, account, {
         name: form.name, type: form.type, scope: form.scope.join(' '), redirectUris: lines(form.redirect_uris),
+        postLogoutRedirectUris: lines(form.post_logout_redirect_uris),
       });
       // The key exists in plain text only in this response (no-store): it is never kept to show again.
       renderer.page(ctx, 'developers-secret', {
@@ -107,12 +111,25 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
   });
 
+  // Name and URIs, held to the rules of creation; the form comes back with what was typed on an error.
+  router.post('/applications/:clientId/details', formBody, csrf, signedIn, async (ctx) => {
+    const { account } = signedInOf(ctx);
+    const { clientId } = await findDeveloperApplication(applications, account, ctx.params.clientId!);
+    const form = parseForm(detailsForm, ctx.request.body);
+    await withFormErrors(ctx, renderer, async () => {
+      await updateDeveloperApplication(applications, account, clientId, { name: form.name, redirectUris: lines(form.redirect_uris),
+        postLogoutRedirectUris: lines(form.post_logout_redirect_uris) });
+      seeOther(ctx, `${appPath(clientId)}?saved=details`);
+    }, (error, status) => renderApplication(ctx, account, clientId, { error, details: form, switchTo: appPath(clientId) }, status));
+  });
+
   router.post('/applications/:clientId/rotate-secret', formBody, csrf, signedIn, async (ctx) => {
     const { account } = signedInOf(ctx);
     const { clientId } = await findDeveloperApplication(applications, account, ctx.params.clientId!);
     const form = parseForm(rotateForm, ctx.request.body);
     await withFormErrors(ctx, renderer, async () => {
-      const rotated = await rotateClientSecret(applications, clientId, { graceSeconds: Number(form.grace) }, accountActor(account));
+      const rotated = await rotateClientSecret(applications, clientId, { graceSeconds: Number(form.grace), isSelfService: true },
+        accountActor(account));
       renderer.page(ctx, 'developers-secret', {
         created: false, clientId, clientSecret: rotated.clientSecret,
         expires: formatDate(rotated.clientSecretExpiresAt ? new Date(rotated.clientSecretExpiresAt * 1000) : null, localeOf(ctx)),
@@ -130,14 +147,14 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
   });
 
-  // Deleting is revoking: the client is gone for the provider, its grants and tokens with it.
+  // Deleting ends the client for the provider, its grants and tokens with it; the ledger says client.deleted.
   router.post('/applications/:clientId/delete', formBody, csrf, signedIn, async (ctx) => {
     const { account } = signedInOf(ctx);
     const { clientId } = await findDeveloperApplication(applications, account, ctx.params.clientId!);
     const form = parseForm(deleteForm, ctx.request.body);
     await withFormErrors(ctx, renderer, async () => {
       if (form.confirm !== 'yes') throw new AppError('confirm_delete', 'tick the box to confirm the deletion');
-      await revokeApplication(applications, clientId, accountActor(account));
+      await deleteDeveloperApplication(applications, account, clientId);
       seeOther(ctx, '/developers?saved=deleted');
     }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
   });

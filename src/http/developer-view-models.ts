@@ -45,6 +45,7 @@ export function applicationView(catalog: PermissionCatalog, application: Applica
     permissions: scopeWords(application.scope).map(describe),
     pending: scopeWords(application.pendingScope).map(describe),
     redirectUris: application.redirectUris,
+    postLogoutRedirectUris: application.postLogoutRedirectUris,
     created: formatDate(application.createdAt, locale),
     secrets,
     // Issue 10 item 5: warn about keys that end within 14 days (secretStatus 'expiring').

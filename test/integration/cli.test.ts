@@ -49,7 +49,8 @@ describe('tokenim-auth', () => {
   it('clients create prints client_id, client_secret and client_secret_expires_at; native apps get no secret', async () => {
     const service = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send');
     expect(service.json).toMatchObject({ client_id: expect.stringMatching(/^tkm_/), client_secret: expect.stringMatching(/^tkm_sk_/),
-      client_secret_expires_at: 0 });
+      // clients.secretLifetimeSeconds is 0 (no default of its own), so the 365-day maximum bounds it.
+      client_secret_expires_at: expect.any(Number) });
     const native = await tokenimAuth('clients', 'create', '--name', 'Desktop', '--type', 'native',
       '--redirect-uri', 'http://127.0.0.1/callback');
     expect(native.code).toBe(0);
@@ -87,6 +88,22 @@ describe('tokenim-auth', () => {
     expect(current.stderr).toMatch(/current key/);
     const tooLong = await tokenimAuth('clients', 'rotate-secret', '--client-id', clientId, '--grace', '604801');
     expect(tooLong.code).toBe(2);
+  });
+
+  it('no key outlives clients.maxSecretLifetimeSeconds (365 days): a longer --expires-in is refused, none given means the maximum', async () => {
+    const MAX = 365 * 86_400;
+    const tooLong = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send',
+      '--expires-in', String(MAX + 1));
+    expect(tooLong).toMatchObject({ code: 1, stdout: '' });
+    expect(tooLong.stderr).toContain(`the key lifetime is at most ${MAX} seconds (config clients.maxSecretLifetimeSeconds)`);
+    const before = Math.floor(Date.now() / 1000);
+    const created = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send');
+    expect(Number(created.json!.client_secret_expires_at)).toBeGreaterThanOrEqual(before + MAX);
+    expect(Number(created.json!.client_secret_expires_at)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + MAX);
+    const rotated = await tokenimAuth('clients', 'rotate-secret', '--client-id', String(created.json!.client_id),
+      '--expires-in', String(MAX + 1));
+    expect(rotated.code).toBe(1);
+    expect(rotated.stderr).toContain('at most');
   });
 
   it('clients revoke revokes once; the revoked client cannot be rotated', async () => {
@@ -229,7 +246,7 @@ describe('tokenim-auth clients list | show | set-scopes', () => {
     expect(shown.json).toMatchObject({ client_id: clientId, name: 'Chat', type: 'web', owner: 'dev@example.test',
       redirect_uris: ['https://chat.example.test/cb'], post_logout_redirect_uris: ['https://chat.example.test/bye', 'https://chat.example.test/'],
       resource_server: false, revoked_at: null, secrets: [{ id: expect.stringMatching(/^sec_/), hint: expect.stringMatching(/^.{4}$/), status: 'active', created_at: expect.any(String),
-        expires_at: null, replaced_at: null, valid_until: null, revoked_at: null, last_used_at: null }] });
+        expires_at: expect.any(String), replaced_at: null, valid_until: expect.any(String), revoked_at: null, last_used_at: null }] });
     expect(shown.stdout).not.toContain(String(created.json!.client_secret));
     expect(shown.stdout).not.toMatch(/tkm_sk_|hmac-sha256|"hash"/);
 

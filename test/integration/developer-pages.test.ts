@@ -115,7 +115,7 @@ describe('/developers: a service application from creation to deletion', () => {
     expect(refused.body.error).toBe('invalid_client');
     expect(refused.body.error_description).toMatch(/has been disabled/);
     expect((await request(dev.jar, appUrl(clientId!))).status).toBe(404);
-    const ledger = await server.services.stores.durable.audit.listAuditEvents({ type: 'client.revoked', limit: 1000 });
+    const ledger = await server.services.stores.durable.audit.listAuditEvents({ type: 'client.deleted', limit: 1000 });
     expect(ledger.some((e) => e.clientId === clientId && e.actor.id === dev.id)).toBe(true);
   });
 });

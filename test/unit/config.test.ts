@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { settingsSchema } from '../../src/config/schema.ts';
 
 // Everything production requires except mail.
 const PRODUCTION = { NODE_ENV: 'production', ISSUER: 'https://id.example.com', SECRET_KEY: 'k'.repeat(32) };
@@ -42,6 +43,16 @@ describe('loadConfig', () => {
   it('accepts a production setup', () => {
     const config = loadConfig({ ...PRODUCTION, ISSUER: 'https://id.tokenim.example/', SMTP_URL: 'smtps://mail.tokenim.example' });
     expect(config).toMatchObject({ issuer: 'https://id.tokenim.example', smtpUrl: 'smtps://mail.tokenim.example', mailOutbox: false });
+  });
+
+  it('clients: keys made on /developers live 90 days, none longer than 365 days; a default above the maximum is refused', () => {
+    expect(loadConfig({}).clients).toMatchObject({ selfServiceSecretLifetimeSeconds: 7_776_000, maxSecretLifetimeSeconds: 31_536_000 });
+    const clients = { ...loadConfig({}).clients };
+    const { clients: schema } = settingsSchema.shape;
+    expect(schema.safeParse({ ...clients, maxSecretLifetimeSeconds: 0, selfServiceSecretLifetimeSeconds: 10 ** 9 }).success).toBe(true);
+    expect(schema.safeParse({ ...clients, selfServiceSecretLifetimeSeconds: 31_536_001 }).success).toBe(false);
+    expect(schema.safeParse({ ...clients, secretLifetimeSeconds: 31_536_001 }).success).toBe(false);
+    expect(schema.safeParse({ ...clients, selfServiceSecretLifetimeSeconds: 0 }).success).toBe(false);
   });
 
   it('accepts production without SMTP when MAIL_OUTBOX=true says the outbox is meant', () => {
