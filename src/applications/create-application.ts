@@ -70,7 +70,7 @@ export async function createApplication(
 
 /** The checked fields of a new application: what createApplication and createDeveloperApplication decide. */
 export type CheckedApplication = Pick<ApplicationRecord, 'name' | 'type' | 'scope' | 'pendingScope' | 'redirectUris'
-  | 'postLogoutRedirectUris' | 'ownerId' | 'isResourceServer' | 'isFirstParty'>;
+  | 'postLogoutRedirectUris' | 'ownerId' | 'isResourceServer' | 'isFirstParty' | 'ownerLocale'>;
 
 /** Stores an application whose fields are already checked, with its first secret, and writes the ledger. */
 export async function registerApplication(

@@ -1,3 +1,4 @@
+import type { Locale } from '../permissions/catalog.ts';
 import type { AccountRecord, ApplicationRecord } from '../storage/contract.ts';
 import { accountActor } from '../audit/audit-log.ts';
 import { AppError } from '../shared/app-error.ts';
@@ -33,6 +34,7 @@ export async function createDeveloperApplication(
   deps: ApplicationDeps,
   developer: AccountRecord,
   input: DeveloperApplicationInput,
+  context: { locale?: Locale } = {},
 ): Promise<{ application: ApplicationRecord; secret: IssuedSecret | undefined }> {
   refuseOtherFields(input);
   const type = parseApplicationType(input.type);
@@ -43,7 +45,7 @@ export async function createDeveloperApplication(
   const actor = accountActor(developer);
   const created = await registerApplication(deps, {
     name, type, scope, pendingScope, redirectUris, postLogoutRedirectUris, ownerId: developer.id,
-    isResourceServer: false, isFirstParty: false,
+    isResourceServer: false, isFirstParty: false, ...(context.locale ? { ownerLocale: context.locale } : {}),
   }, { isSelfService: true, expiresInSeconds: input.secretExpiresInSeconds }, actor);
   if (pendingScope) {
     await deps.audit.record({ type: 'client.scopes_requested', actor, subject: developer.id, clientId: created.application.clientId,

@@ -6,8 +6,8 @@ import type { Locale } from '../permissions/catalog.ts';
 export const EXPIRY_NOTICE_DAYS = [14, 1] as const;
 
 const DAY_MS = 86_400_000;
-/** Accounts do not record a language yet, so the mail is in English (the product's fallback). */
-const OWNER_LOCALE: Locale = 'en';
+/** Applications registered on /developers record their owner's language; others get English. */
+const FALLBACK_LOCALE: Locale = 'en';
 /** How many applications one run looks at. */
 const SCAN_LIMIT = 100_000;
 
@@ -75,7 +75,8 @@ export async function notifyExpiringSecrets(deps: NotifyExpiringDeps, now = new 
       const owner = await deps.accounts.findAccountById(application.ownerId);
       if (!owner || owner.disabled) continue;
       if (!(await claimNotice(deps, application.clientId, secret.id, days, now))) continue;
-      await deps.mail.send('api_key_expiring', owner.email, OWNER_LOCALE, deps.developersUrl, noticeParams(application, secret, now));
+      await deps.mail.send('api_key_expiring', owner.email, application.ownerLocale ?? FALLBACK_LOCALE, deps.developersUrl,
+        noticeParams(application, secret, now));
       sent.push({ clientId: application.clientId, secretId: secret.id, hint: secret.hint, to: owner.email, days, expiresAt: secret.expiresAt! });
     }
   }

@@ -87,7 +87,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
       const { application, secret } = await createDeveloperApplication(applications, account, {
         name: form.name, type: form.type, scope: form.scope.join(' '), redirectUris: lines(form.redirect_uris),
         postLogoutRedirectUris: lines(form.post_logout_redirect_uris),
-      });
+      }, { locale: localeOf(ctx) });
       // The key exists in plain text only in this response (no-store): it is never kept to show again.
       renderer.page(ctx, 'developers-secret', {
         created: true, clientId: application.clientId, clientSecret: secret?.clientSecret,

@@ -101,6 +101,8 @@ export interface ApplicationRecord {
   redirectUris: string[];
   /** RP-Initiated Logout 1.0 §3; records stored before it existed read as []. */
   postLogoutRedirectUris: string[];
+  /** The language its owner used on /developers: their key-expiry mails are in it (absent: English). */
+  ownerLocale?: 'en' | 'zh-CN';
   ownerId: string | null;
   /** Newest first. Empty for native (public) clients. */
   secrets: ClientSecretRecord[];

@@ -240,5 +240,7 @@ describe('/developers in Simplified Chinese', () => {
     const page = await (await request(dev.jar, appUrl(created.clientId!))).text();
     expect(page).toContain('轮换 API 密钥');
     expect(page).toContain('删除应用');
+    // Its key-expiry mails will be in the language the developer used here.
+    expect((await server.services.stores.durable.applications.findApplicationByClientId(created.clientId!))!.ownerLocale).toBe('zh-CN');
   });
 });

@@ -24,14 +24,14 @@ const secret = (expiresAt: Date | null, overrides: Partial<ClientSecretRecord> =
   replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], ...overrides,
 });
 
-async function ownedApplication(secrets: ClientSecretRecord[]): Promise<{ application: ApplicationRecord; email: string }> {
+async function ownedApplication(secrets: ClientSecretRecord[], extra: Partial<ApplicationRecord> = {}): Promise<{ application: ApplicationRecord; email: string }> {
   const email = `${randomUUID()}@example.test`;
   const ownerId = randomUUID();
   await stores.accounts.insertAccount({ id: ownerId, email, name: 'Dev', passwordHash: 'x', emailVerified: true, roles: ['member'],
     disabled: false, createdAt: now, updatedAt: now });
   const application = { clientId: randomUUID(), name: 'Bot', type: 'service', scope: 'message:send', redirectUris: [],
     postLogoutRedirectUris: [], ownerId, secrets, isResourceServer: false, isFirstParty: false, revokedAt: null,
-    createdAt: now, updatedAt: now, version: 1 } as unknown as ApplicationRecord;
+    createdAt: now, updatedAt: now, version: 1, ...extra } as unknown as ApplicationRecord;
   await stores.applications.insertApplication(application);
   return { application, email };
 }
@@ -51,6 +51,12 @@ describe('clients notify-expiring (the expiry-warning job)', () => {
     expect((await notifyExpiringSecrets(deps, dayBefore)).filter((n) => n.to === email).map((n) => n.days)).toEqual([1]);
     expect((await notifyExpiringSecrets(deps, dayBefore)).filter((n) => n.to === email)).toEqual([]);
     expect(mailsTo(email)).toHaveLength(2);
+  });
+
+  it('mails in the language its owner used on /developers (ownerLocale), else English', async () => {
+    const { email } = await ownedApplication([secret(new Date(now.getTime() + 3 * DAY))], { ownerLocale: 'zh-CN' });
+    await notifyExpiringSecrets(deps, now);
+    expect(mailsTo(email).map((m) => m.locale)).toEqual(['zh-CN']);
   });
 
   it('two runs at once (two instances) send exactly one mail', async () => {
