@@ -55,6 +55,10 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
       oidcScopes: services.catalog.oidcScopes, artifactIdKey: services.artifactIdKey,
       onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
+      ownerScopes: async (ownerId) => {
+        const owner = await stores.durable.accounts.findAccountById(ownerId);
+        return owner && !owner.disabled ? services.catalog.scopesForRoles(owner.roles) : new Set<string>();
+      },
     };
     const flows: AccountFlowDeps = {
       ...services.accountDeps,

@@ -25,6 +25,7 @@ export function toClientMetadata(
   application: ApplicationRecord,
   oidcScopes: readonly string[],
   now = new Date(),
+  ownerScopes?: ReadonlySet<string>,
 ): Record<string, unknown> | undefined {
   if (application.revokedAt) return undefined;
   const scopes = application.scope.split(' ');
@@ -48,7 +49,9 @@ export function toClientMetadata(
     post_logout_redirect_uris: application.postLogoutRedirectUris,
     // Omitted for service clients: they have no user, so no OIDC scope applies.
     ...(oidcScope ? { scope: oidcScope } : {}),
-    [API_SCOPES]: scopes.filter((s) => !oidcScopes.includes(s)),
+    // An owned application reaches at most what its owner's roles allow today (PRODUCT.md: a developer
+    // can never give an application more), so a role taken away, or the account disabled, shrinks it.
+    [API_SCOPES]: scopes.filter((s) => !oidcScopes.includes(s) && (!ownerScopes || ownerScopes.has(s))),
     token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_basic',
     ...(isPublic || !current
       ? {}

@@ -30,6 +30,8 @@ export interface AdapterStores {
   artifactIdKey: KeyObject;
   /** Told of every grant revoked here (resource servers then drop its tokens at once). */
   onGrantRevoked?: (grantId: string) => Promise<void>;
+  /** The API scopes an application's owner may reach today (their roles; none when disabled). */
+  ownerScopes?: (ownerId: string) => Promise<ReadonlySet<string>>;
 }
 
 export function storeForModel(stores: AdapterStores, model: string): ArtifactStore {
@@ -105,14 +107,17 @@ function artifactAdapter(stores: AdapterStores, model: string): Adapter {
   };
 }
 
-function clientAdapter(applications: ApplicationStore, oidcScopes: readonly string[]): Adapter {
+function clientAdapter(stores: AdapterStores): Adapter {
+  const { applications, oidcScopes } = stores;
   const readOnly = async () => {
     throw new Error('clients are managed through the applications store, not the provider');
   };
   return {
     async find(clientId) {
       const application = await applications.findApplicationByClientId(clientId);
-      return application && (toClientMetadata(application, oidcScopes) as AdapterPayload | undefined);
+      if (!application) return undefined;
+      const ownerScopes = application.ownerId && stores.ownerScopes ? await stores.ownerScopes(application.ownerId) : undefined;
+      return toClientMetadata(application, oidcScopes, new Date(), ownerScopes) as AdapterPayload | undefined;
     },
     upsert: readOnly,
     destroy: readOnly,
@@ -125,5 +130,5 @@ function clientAdapter(applications: ApplicationStore, oidcScopes: readonly stri
 
 /** oidc-provider's adapter factory: one adapter per model, routed to its store. */
 export function createAdapterFactory(stores: AdapterStores): AdapterFactory {
-  return (model) => (model === 'Client' ? clientAdapter(stores.applications, stores.oidcScopes) : artifactAdapter(stores, model));
+  return (model) => (model === 'Client' ? clientAdapter(stores) : artifactAdapter(stores, model));
 }

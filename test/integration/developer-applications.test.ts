@@ -6,6 +6,7 @@ import * as client from 'openid-client';
 import { decodeJwt } from 'jose';
 import type { AccountRecord } from '../../src/storage/contract.ts';
 import { createAccount } from '../../src/accounts/create-account.ts';
+import { setAccountRoles } from '../../src/accounts/set-account-roles.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { createDeveloperApplication, type DeveloperApplicationInput } from '../../src/applications/create-developer-application.ts';
 import { changeDeveloperApplicationScope } from '../../src/applications/change-developer-application-scope.ts';
@@ -84,6 +85,20 @@ describe('sensitive permissions wait for an administrator (clients approve-scope
     expect(await cli(env, 'clients', 'show', '--client-id', clientId)).toMatchObject({ pending_scope: '' });
     expect(await ledger('client.scopes_approved', clientId)).toEqual([expect.objectContaining({
       actor: expect.objectContaining({ kind: 'cli' }), subject: support.id, details: { scopes: ['calls:read'], scope: 'message:read calls:read' } })]);
+  });
+
+  it('an owned application reaches only what its owner\'s roles allow today: a role taken away, or the account disabled, shrinks it', async () => {
+    const owner = await createAccount(server.services.accountDeps,
+      { email: 'demoted@example.test', password: 'a long password', emailVerified: true, roles: ['support'] }, actor);
+    const { application, secret } = await createDeveloperApplication(deps(), owner,
+      { name: 'Demoted bot', type: 'service', scope: 'message:read calls:read' });
+    await approveApplicationScopes(deps(), application.clientId, 'calls:read', actor);
+    expect(await tokenScope(application.clientId, secret!.clientSecret)).toBe('message:read calls:read');
+    await setAccountRoles(server.services.accountDeps, owner.email, ['member'], actor);
+    expect(await tokenScope(application.clientId, secret!.clientSecret)).toBe('message:read');
+    await server.services.stores.durable.accounts.updateAccountById(owner.id, { disabled: true, updatedAt: new Date() });
+    const config = await discoverAs(server.issuer, { clientId: application.clientId, secret: secret!.clientSecret });
+    await expect(client.clientCredentialsGrant(config, { scope: 'message:read' })).rejects.toMatchObject({ error: 'invalid_scope' });
   });
 
   it('approve-scopes refuses a scope that is not pending (exit 1, says what waits), and changes nothing', async () => {
