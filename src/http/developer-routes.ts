@@ -33,6 +33,9 @@ export interface DeveloperRouteDeps {
 /** The grace choices of "rotate": 0, 1 h, 24 h (the default, issue 10 item 4), 7 days. */
 export const GRACE_CHOICES = [0, 3600, 86_400, 604_800] as const;
 const SAVED = new Set(['secret_revoked', 'deleted', 'scope', 'details']);
+/** The "saved" notice named in the query after a redirect, if it is one the pages know. */
+const savedNotice = (ctx: Context) =>
+  (typeof ctx.query.saved === 'string' && SAVED.has(ctx.query.saved) ? ctx.query.saved : undefined);
 
 const checkboxes = z.union([field(100), z.array(field(100)).max(50)]).optional()
   .transform((v) => (v === undefined ? [] : [v].flat()));
@@ -58,24 +61,29 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
   async function renderList(ctx: Context, developer: AccountRecord, extra: Record<string, unknown> = {}, status = 200) {
     const now = new Date();
     const owned = await listDeveloperApplications(applications, developer);
-    const saved = typeof ctx.query.saved === 'string' && SAVED.has(ctx.query.saved) ? ctx.query.saved : undefined;
     renderer.page(ctx, 'developers', {
       applications: owned.map((a) => applicationView(catalog, a, localeOf(ctx), now)),
       choices: permissionChoices(catalog, applications.sensitiveScopes, developer, localeOf(ctx)),
-      form: { name: '', type: 'service', scope: [], redirect_uris: '', post_logout_redirect_uris: '' }, saved, ...extra,
+      form: { name: '', type: 'service', scope: [], redirect_uris: '', post_logout_redirect_uris: '' },
+      saved: savedNotice(ctx), ...extra,
     }, status);
   }
 
   async function renderApplication(ctx: Context, developer: AccountRecord, clientId: string, extra: Record<string, unknown> = {},
     status = 200) {
     const application = await findDeveloperApplication(applications, developer, clientId);
-    const saved = typeof ctx.query.saved === 'string' && SAVED.has(ctx.query.saved) ? ctx.query.saved : undefined;
     const choices = permissionChoices(catalog, applications.sensitiveScopes, developer, localeOf(ctx))
       .filter((c) => application.type !== 'service' || !c.isOidc);
     renderer.page(ctx, 'developers-application', {
       app: applicationView(catalog, application, localeOf(ctx), new Date()), choices,
-      usage: usageExamples(deps.issuer, catalog, application), graceChoices: GRACE_CHOICES, saved, ...extra,
+      usage: usageExamples(deps.issuer, catalog, application), graceChoices: GRACE_CHOICES, saved: savedNotice(ctx), ...extra,
     }, status);
+  }
+
+  /** A failed action on one application shows its page again with the error (and what was typed). */
+  function backToApplication(ctx: Context, developer: AccountRecord, clientId: string, extra: Record<string, unknown> = {}) {
+    return (error: string, status: number) =>
+      renderApplication(ctx, developer, clientId, { error, switchTo: appPath(clientId), ...extra }, status);
   }
 
   router.get('/', csrf, signedIn, (ctx) => renderList(ctx, signedInOf(ctx).account));
@@ -108,7 +116,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     await withFormErrors(ctx, renderer, async () => {
       await changeDeveloperApplicationScope(applications, account, clientId, form.scope.join(' '));
       seeOther(ctx, `${appPath(clientId)}?saved=scope`);
-    }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
+    }, backToApplication(ctx, account, clientId));
   });
 
   // Name and URIs, held to the rules of creation; the form comes back with what was typed on an error.
@@ -120,7 +128,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
       await updateDeveloperApplication(applications, account, clientId, { name: form.name, redirectUris: lines(form.redirect_uris),
         postLogoutRedirectUris: lines(form.post_logout_redirect_uris) });
       seeOther(ctx, `${appPath(clientId)}?saved=details`);
-    }, (error, status) => renderApplication(ctx, account, clientId, { error, details: form, switchTo: appPath(clientId) }, status));
+    }, backToApplication(ctx, account, clientId, { details: form }));
   });
 
   router.post('/applications/:clientId/rotate-secret', formBody, csrf, signedIn, async (ctx) => {
@@ -135,7 +143,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
         expires: formatDate(rotated.clientSecretExpiresAt ? new Date(rotated.clientSecretExpiresAt * 1000) : null, localeOf(ctx)),
         previousValidUntil: formatDate(rotated.previousSecretValidUntil, localeOf(ctx)), hideLanguageSwitch: true,
       });
-    }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
+    }, backToApplication(ctx, account, clientId));
   });
 
   router.post('/applications/:clientId/secrets/:secretId/revoke', formBody, csrf, signedIn, async (ctx) => {
@@ -144,7 +152,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     await withFormErrors(ctx, renderer, async () => {
       await revokeClientSecret(applications, clientId, ctx.params.secretId!, accountActor(account));
       seeOther(ctx, `${appPath(clientId)}?saved=secret_revoked`);
-    }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
+    }, backToApplication(ctx, account, clientId));
   });
 
   // Deleting ends the client for the provider, its grants and tokens with it; the ledger says client.deleted.
@@ -156,7 +164,7 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
       if (form.confirm !== 'yes') throw new AppError('confirm_delete', 'tick the box to confirm the deletion');
       await deleteDeveloperApplication(applications, account, clientId);
       seeOther(ctx, '/developers?saved=deleted');
-    }, (error, status) => renderApplication(ctx, account, clientId, { error, switchTo: appPath(clientId) }, status));
+    }, backToApplication(ctx, account, clientId));
   });
 
   return router;
