@@ -1,6 +1,6 @@
 // ASVS 5 6.3.8: /register and /forgot-password answer an address that has an account in the same
 // time as one that has none. Requests for the two kinds alternate, so that whatever else loads the
-// machine falls on both alike, and the two medians are compared with each other, never with a constant.
+// machine falls on both alike, and the two medians are compared with each other, not with a time limit.
 // The server runs as its own process, as in production: in this one, the mail it composes after
 // answering would share the event loop with the test's own reading of that answer.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -57,13 +57,16 @@ const median = (values: number[]) => {
 
 /**
  * The medians of ROUNDS alternating posts for addresses with and without an account, and whether
- * they are within 25 %. The suite runs two test files at once on a small machine: a batch that
- * another file's burst of work disturbed is measured once more with fresh addresses. A real
- * difference (4 ms against 25 ms before registration hashed on both paths) fails both batches.
+ * they are alike: within 25 %, or within 1 ms of each other. Medians here are about 2 ms, and on a
+ * small machine running two test files at once (one of them driving Chromium) the jitter alone
+ * reaches a few tenths of a millisecond, a quarter of such a median; the enumerating difference
+ * this pins was 4 ms against 25 ms (registration hashed only for a new address), and any
+ * store write or hash on one path only costs more than 1 ms. A batch that another file's burst
+ * of work disturbed is measured once more with fresh addresses; a real difference fails both.
  */
 async function compareMedians(path: string, form: (email: string) => Record<string, string>, unknown: (i: number) => string) {
   const first = await measureBatch(path, form, unknown, 0);
-  return first.withinAQuarter ? first : measureBatch(path, form, unknown, ROUNDS);
+  return first.alike ? first : measureBatch(path, form, unknown, ROUNDS);
 }
 
 async function measureBatch(path: string, form: (email: string) => Record<string, string>, unknown: (i: number) => string,
@@ -77,14 +80,15 @@ async function measureBatch(path: string, form: (email: string) => Record<string
     for (const kind of order) times[kind].push(await timePost(path, form(kind === 'known' ? known(i % ROUNDS) : unknown(i))));
   }
   const medians = { known: median(times.known), unknown: median(times.unknown) };
-  return { ...medians, withinAQuarter: Math.max(medians.known, medians.unknown) / Math.min(medians.known, medians.unknown) <= 1.25 };
+  const [slower, faster] = [Math.max(medians.known, medians.unknown), Math.min(medians.known, medians.unknown)];
+  return { ...medians, alike: slower / faster <= 1.25 || slower - faster < 1 };
 }
 
 describe('POST /register', () => {
   it('takes as long for a taken address as for a new one', async () => {
     const fresh = (i: number) => `new${i}@example.test`;
     const result = await compareMedians('/register', (email) => ({ email, password: PASSWORD, name: 'Wei' }), fresh);
-    expect(result).toEqual({ ...result, withinAQuarter: true });
+    expect(result).toEqual({ ...result, alike: true });
 
     expect((await lastMailTo(dataDir.path, fresh(ROUNDS - 1), /Activate/)).links[0]).toContain('/verify-email?token=');
     expect((await lastMailTo(dataDir.path, known(ROUNDS - 1))).subject).toBe('You already have a TokenIM account');
@@ -104,7 +108,7 @@ describe('POST /forgot-password', () => {
   it('takes as long for an unknown address as for a known one, and mails only addresses that have an account', async () => {
     const ghost = (i: number) => `ghost${i}@example.test`;
     const result = await compareMedians('/forgot-password', (email) => ({ email }), ghost);
-    expect(result).toEqual({ ...result, withinAQuarter: true });
+    expect(result).toEqual({ ...result, alike: true });
 
     // Stopping delivers what is still queued, so the outbox is complete afterwards.
     expect(await server.stop()).toBe(0);
