@@ -1,11 +1,12 @@
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
-import type { StoreConnection } from './storage/contract.ts';
+import type { AuditStore, AuthorizationStore, StoreConnection } from './storage/contract.ts';
 import type { Logger } from './shared/logger.ts';
 import type { Renderer } from './http/render.ts';
 import type { AccountFlowDeps } from './accounts/account-flows.ts';
 import { errorHandler } from './http/koa-errors.ts';
+import { requestContext } from './shared/request-context.ts';
 import { providerPageSecurity, securityHeaders } from './http/koa-security-headers.ts';
 import { postAsGet } from './http/koa-post-as-get.ts';
 import { signOutRevocations } from './http/koa-sign-out-revocations.ts';
@@ -17,6 +18,8 @@ import { createSignupRoutes } from './http/signup-routes.ts';
 import { createAccountRoutes } from './http/account-routes.ts';
 import { createSecurityRoutes } from './http/security-routes.ts';
 import { createDeveloperRoutes } from './http/developer-routes.ts';
+import { createAdminRoutes } from './http/admin-routes.ts';
+import { ADMIN_AREAS } from './http/admin-areas.ts';
 import type { ApplicationDeps } from './applications/create-application.ts';
 import { createRevocationRoutes, type RevocationRouteDeps } from './http/revocation-routes.ts';
 
@@ -33,6 +36,8 @@ export interface AppDeps extends InteractionDeps {
   revocationRoutes: RevocationRouteDeps;
   revocations: RevocationPublisher;
   applicationDeps: ApplicationDeps;
+  ledger: AuditStore;
+  authorizations: AuthorizationStore;
 }
 
 /** Koa composition only: middleware order, routes, the provider mounted last. No I/O here. */
@@ -43,6 +48,7 @@ export function createApp(deps: AppDeps): Koa {
   app.keys = deps.cookieKeys;
   app.silent = true;
 
+  app.use(requestContext(deps.trustProxy));
   app.use(securityHeaders());
   app.use(errorHandler(deps.renderer, deps.logger));
   app.use(async (ctx, next) => {
@@ -62,6 +68,9 @@ export function createApp(deps: AppDeps): Koa {
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   routers.push(createDeveloperRoutes({ provider: deps.provider, applications: deps.applicationDeps, catalog: deps.catalog,
     renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor }));
+  routers.push(createAdminRoutes({ provider: deps.provider, flows: deps.flows, applications: deps.applicationDeps, catalog: deps.catalog,
+    renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor, ledger: deps.ledger,
+    authorizations: deps.authorizations }, ADMIN_AREAS));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(postAsGet());
   app.use(signOutRevocations(deps.provider, deps.revocations));

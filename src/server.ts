@@ -1,3 +1,4 @@
+import { ownerScopeCeiling } from './permissions/obtainable-scopes.ts';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { Config } from './config/schema.ts';
@@ -5,6 +6,7 @@ import type { Logger } from './shared/logger.ts';
 import { buildServices, type Services } from './services.ts';
 import { closeConnections } from './storage/open-stores.ts';
 import { deleteExpiredSqliteArtifacts } from './storage/sqlite/sqlite-artifacts.ts';
+import { deleteExpiredSqliteAuthorizations } from './storage/sqlite/sqlite-authorizations.ts';
 import { deleteOldSqliteRevocations } from './storage/sqlite/sqlite-revocations.ts';
 import { deleteExpiredSqliteFailureCounts } from './storage/sqlite/sqlite-failure-counters.ts';
 import { isSqliteUnavailable } from './storage/store-unavailable.ts';
@@ -24,6 +26,8 @@ import { createRenderer } from './http/render.ts';
 import type { Readiness } from './http/ops-routes.ts';
 import { createApp } from './app.ts';
 import { createSecretUseTracker, LAST_USE_FLUSH_INTERVAL_MS } from './applications/secret-use-tracker.ts';
+import { trackGrantUse } from './oidc/authorization-index.ts';
+import { createTokenIssuanceLedger } from './audit/token-issuance.ts';
 import { notifyExpiringSecrets } from './applications/notify-expiring-secrets.ts';
 
 export interface RunningServer {
@@ -35,7 +39,7 @@ export interface RunningServer {
    * mail goes out, stores close.
    */
   stop(): Promise<void>;
-  /** Writes the noted last uses of client secrets now (the timer does it each minute). */
+  /** Writes what is counted in memory now: last use of API keys, tokens issued by client credentials. */
   flushLastUse(): Promise<void>;
 }
 
@@ -52,13 +56,11 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     const mailQueue = createMailQueue(
       createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger }), logger);
     const adapterStores: AdapterStores = {
-      shortLived: stores.shortLived, durable: stores.durable.artifacts, applications: stores.durable.applications,
+      shortLived: stores.shortLived, durable: stores.durable.artifacts, authorizations: stores.durable.authorizations,
+      applications: stores.durable.applications,
       oidcScopes: services.catalog.oidcScopes, artifactIdKey: services.artifactIdKey,
       onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
-      ownerScopes: async (ownerId) => {
-        const owner = await stores.durable.accounts.findAccountById(ownerId);
-        return owner && !owner.disabled ? services.catalog.scopesForRoles(owner.roles) : new Set<string>();
-      },
+      ownerScopes: async (ownerId) => ownerScopeCeiling(services.catalog, await stores.durable.accounts.findAccountById(ownerId)),
     };
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
@@ -78,6 +80,11 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       secretHashKey: services.secretHashKey, secretUse, secondFactor, revocations: services.revocations,
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
+    const grantUse = trackGrantUse(provider, stores.durable.authorizations);
+    // JWT access tokens are `issued`, opaque ones `saved`: either way one count.
+    const tokenIssuance = createTokenIssuanceLedger(services.audit);
+    provider.on('client_credentials.issued', (token) => tokenIssuance.noteIssued(token));
+    provider.on('client_credentials.saved', (token) => tokenIssuance.noteIssued(token));
     const readiness: Readiness = { isAcceptingTraffic: true };
     const failureCounters = { redis: stores.redis, store: stores.failureCounters, keyPrefix: config.redisKeyPrefix };
     const app = createApp({
@@ -88,7 +95,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey, renderer },
       mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),
-      applicationDeps: services.applicationDeps,
+      applicationDeps: services.applicationDeps, ledger: stores.durable.audit, authorizations: stores.durable.authorizations,
     });
 
     const server = createServer(app.callback());
@@ -103,6 +110,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       ? setInterval(() => {
         try {
           deleteExpiredSqliteArtifacts(stores.sqlite!);
+          deleteExpiredSqliteAuthorizations(stores.sqlite!);
           deleteOldSqliteRevocations(stores.sqlite!, new Date(Date.now() - 86_400_000));
           deleteExpiredSqliteFailureCounts(stores.sqlite!);
         } catch (error) {
@@ -113,8 +121,13 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       }, CLEANUP_INTERVAL_MS).unref()
       : undefined;
 
-    const flushLastUse = () => secretUse?.flush().catch((error: unknown) => logger.warn({ err: error }, 'last use of client secrets not written; retried next minute'));
-    const lastUseFlush = secretUse ? setInterval(flushLastUse, LAST_USE_FLUSH_INTERVAL_MS).unref() : undefined;
+    // What is counted in memory reaches the store once a minute and at shutdown (`all`: the current minute too).
+    const flushCounts = async (all = false) => {
+      await secretUse?.flush().catch((error: unknown) => logger.warn({ err: error }, 'last use of client secrets not written; retried next minute'));
+      await grantUse.flush().catch((error: unknown) => logger.warn({ err: error }, 'last use of authorizations not written; retried next minute'));
+      await tokenIssuance.flush(all).catch((error: unknown) => logger.warn({ err: error }, 'token issuance not recorded; retried next minute'));
+    };
+    const lastUseFlush = setInterval(() => void flushCounts(), LAST_USE_FLUSH_INTERVAL_MS).unref();
     const expiryNotices = config.clients.notifyExpiringSecrets
       ? setInterval(() => {
         notifyExpiringSecrets({ applications: stores.durable.applications, accounts: stores.durable.accounts, mail: flows.mail,
@@ -143,13 +156,18 @@ export async function startServer(config: Config, logger: Logger, options: { hos
         clearInterval(idleSweep);
         // The last requests' mail still goes out, within what is left of the same grace period (at
         // least a second); the queue logs what it could not deliver.
-        await flushLastUse();
+        await flushCounts(true);
         await mailQueue.drain(Math.max(1000, graceEnds - Date.now()));
         await closeConnections(stores.connections);
       })();
       return stopping;
     };
-    return { url: `http://127.0.0.1:${port}`, server, services, stop, flushLastUse: async () => { await secretUse?.flush(); } };
+    return { url: `http://127.0.0.1:${port}`, server, services, stop,
+      flushLastUse: async () => {
+        await secretUse?.flush();
+        await grantUse.flush();
+        await tokenIssuance.flush(true);
+      } };
   } catch (error) {
     await closeConnections(stores.connections);
     throw error;

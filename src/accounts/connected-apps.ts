@@ -1,6 +1,8 @@
 import type { AccountRecord } from '../storage/contract.ts';
 import { accountActor } from '../audit/audit-log.ts';
+import { recordRevokedGrants } from '../audit/grant-revocations.ts';
 import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
+import type { PermissionCatalog } from '../permissions/catalog.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
 
 /** An application as the provider sees it (oidc-provider's Client: `scope` holds its OIDC scopes). */
@@ -16,6 +18,17 @@ export interface ConnectedAppView {
 }
 
 /**
+ * What a person with `roles` can obtain from the client today: its OIDC scopes and the API
+ * permissions both its allow-list and the roles allow (obtainableApiScopes, the rule tokens are
+ * issued by); nothing from an application that no longer exists or is disabled (`client` undefined).
+ * A client without `scope` metadata may ask for every OIDC scope (oidc-provider's default for it).
+ */
+export function obtainableScopes(catalog: PermissionCatalog, client: ClientMetadata | undefined, roles: readonly string[]): Set<string> {
+  if (!client) return new Set();
+  return new Set([...(client.scope === undefined ? catalog.oidcScopes : client.scope.split(' ')), ...obtainableApiScopes(catalog, client, roles)]);
+}
+
+/**
  * The apps on /account, one per app, each with the permissions it can obtain for this person
  * today: what was granted ∩ the app's allow-list ∩ (for API permissions) what the person's roles
  * allow, the rule tokens are issued by (obtainableApiScopes). A permission granted once and taken
@@ -26,9 +39,7 @@ export async function listConnectedApps(deps: AccountFlowDeps, account: AccountR
   const apps = await deps.sessions.listConnectedApps(account.id);
   return Promise.all(apps.map(async (app) => {
     const client = await findClient(app.clientId);
-    const obtainable = new Set(client
-      ? [...(client.scope?.split(' ') ?? []), ...obtainableApiScopes(deps.catalog, client, account.roles)]
-      : []);
+    const obtainable = obtainableScopes(deps.catalog, client, account.roles);
     return { clientId: app.clientId, name: client?.clientName ?? app.clientId, scopes: app.scopes.filter((s) => obtainable.has(s)),
       since: app.since };
   }));
@@ -41,10 +52,7 @@ export async function listConnectedApps(deps: AccountFlowDeps, account: AccountR
  * when the person has no grant for it.
  */
 export async function removeConnectedApp(deps: AccountFlowDeps, account: AccountRecord, clientId: string, context: RequestContext) {
-  const grantIds = await deps.sessions.revokeConnectedApp(account.id, clientId);
-  if (!grantIds.length) return false;
-  await deps.audit.record({
-    type: 'grant.revoked', actor: accountActor(account), subject: account.id, clientId, ip: context.ip, details: { grantIds },
-  });
-  return true;
+  const revoked = await deps.sessions.revokeConnectedApp(account.id, clientId);
+  await recordRevokedGrants(deps.audit, accountActor(account), revoked);
+  return revoked.length > 0;
 }

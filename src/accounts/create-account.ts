@@ -50,6 +50,6 @@ export async function createAccount(deps: AccountDeps, input: NewAccount, actor:
     }
     throw error;
   }
-  await deps.audit.record({ type: 'account.created', actor, subject: account.id, details: { roles } });
+  await deps.audit.record({ type: 'account.registered', actor, subject: account.id, details: { roles } });
   return account;
 }

@@ -1,7 +1,8 @@
 import type { AccountRecord } from '../storage/contract.ts';
 import { isDuplicateError } from '../storage/contract.ts';
 import { AppError } from '../shared/app-error.ts';
-import { accountActor } from '../audit/audit-log.ts';
+import { accountActor, type AuditEvent } from '../audit/audit-log.ts';
+import { recordRevokedGrants } from '../audit/grant-revocations.ts';
 import { hashPassword, verifyPassword } from './password-hash.ts';
 import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
 import { issueOneTimeToken, redeemOneTimeToken, revokeOneTimeTokens } from './one-time-token.ts';
@@ -27,11 +28,12 @@ export async function checkCurrentPassword(account: AccountRecord, password: str
  * so resource servers drop live access tokens at once (ASVS 5 7.4.3; RFC 9700 §4.14.2). Pending
  * email-change and reset links die too: whoever held the old password may have asked for them.
  */
-export async function signOutEverywhere(deps: AccountFlowDeps, accountId: string, exceptSessionUid?: string) {
+export async function signOutEverywhere(deps: AccountFlowDeps, accountId: string, actor: AuditEvent['actor'], exceptSessionUid?: string) {
   await revokeOneTimeTokens(deps.tokens, accountId, ['change_email', 'reset_password']);
   const sessionsEnded = await deps.sessions.endSessions(accountId, exceptSessionUid);
-  const grantsRevoked = await deps.sessions.revokeAllConnectedApps(accountId);
-  return { sessionsEnded, grantsRevoked };
+  const revoked = await deps.sessions.revokeAllConnectedApps(accountId);
+  await recordRevokedGrants(deps.audit, actor, revoked);
+  return { sessionsEnded, grantsRevoked: revoked.length };
 }
 
 /** Needs the current password; the other sessions and every app's tokens end (signOutEverywhere). */
@@ -44,7 +46,7 @@ export async function changePassword(
   await checkCurrentPassword(account, input.currentPassword);
   checkPasswordRules(input.newPassword, { minLength: deps.passwordMinLength, email: account.email });
   await deps.accounts.updateAccountById(account.id, { passwordHash: await hashPassword(input.newPassword), updatedAt: new Date() });
-  const ended = await signOutEverywhere(deps, account.id, input.sessionUid);
+  const ended = await signOutEverywhere(deps, account.id, accountActor(account), input.sessionUid);
   await deps.audit.record({
     type: 'password.changed', actor: accountActor(account), subject: account.id, ip: context.ip, details: ended,
   });

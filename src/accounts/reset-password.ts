@@ -42,7 +42,7 @@ export async function resetPassword(deps: AccountFlowDeps, token: string, passwo
   await deps.accounts.updateAccountById(account.id, {
     passwordHash: await hashPassword(password), emailVerified: true, updatedAt: new Date(),
   });
-  const ended = await signOutEverywhere(deps, account.id);
+  const ended = await signOutEverywhere(deps, account.id, accountActor(account));
   await deps.audit.record({ type: 'password.reset', actor: accountActor(account), subject: account.id, ip: context.ip, details: ended });
   await deps.mail.send('password_changed', account.email, context.locale, deps.links.forgotPassword());
   return account;

@@ -15,7 +15,9 @@ export type PasswordSignIn =
   | { outcome: 'throttled'; retryAfterSeconds: number }
   | { outcome: 'invalid_credentials' }
   /** Only someone who knows the password learns that the account is not activated yet. */
-  | { outcome: 'not_activated'; account: AccountRecord };
+  | { outcome: 'not_activated'; account: AccountRecord }
+  /** Likewise, only the right password learns that an administrator disabled the account. */
+  | { outcome: 'account_disabled' };
 
 /**
  * The password step of a sign-in: throttled before the password is even checked (RFC 6585 §4,
@@ -32,6 +34,13 @@ export async function signInWithPassword(
   if (wait > 0) return { outcome: 'throttled', retryAfterSeconds: wait };
   const result = await authenticate(deps, input.email, input.password);
   const entry = { clientId: context.clientId, ip: context.ip };
+  // authenticate() says `account_disabled` only after the right password (ASVS 5 6.3.8: an unknown
+  // email and a wrong password stay one answer); it is not a guess, so the throttle does not count it.
+  if (!result.ok && result.reason === 'account_disabled') {
+    await deps.audit.record({ type: 'login.failed', actor: { kind: 'account', id: null }, subject: result.account?.id ?? null, ...entry,
+      outcome: 'failure', details: { reason: result.reason } });
+    return { outcome: 'account_disabled' };
+  }
   if (!result.ok) {
     await deps.audit.record({
       type: 'login.failed', actor: { kind: 'account', id: null }, subject: result.account?.id ?? null, ...entry,

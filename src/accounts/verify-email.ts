@@ -10,6 +10,6 @@ export async function verifyEmail(deps: AccountFlowDeps, token: string, context:
   // A link for an address the account no longer has confirms nothing.
   if (!account || account.email !== payload.email) return false;
   await deps.accounts.updateAccountById(account.id, { emailVerified: true, updatedAt: new Date() });
-  await deps.audit.record({ type: 'account.email_verified', actor: accountActor(account), subject: account.id, ip: context.ip });
+  await deps.audit.record({ type: 'email.verified', actor: accountActor(account), subject: account.id, ip: context.ip });
   return true;
 }

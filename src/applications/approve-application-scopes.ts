@@ -17,26 +17,38 @@ export async function approveApplicationScopes(
   scopeInput: string,
   actor: AuditEvent['actor'],
 ): Promise<ApplicationRecord> {
-  const approving = [...new Set(scopeWords(scopeInput))];
-  if (!approving.length) throw new AppError('scope_required', 'name at least one scope');
+  const approving = requestedDecision(scopeInput);
   const now = new Date();
-  const update = await deps.applications.updateApplication(clientId, (application) => {
-    const pending = scopeWords(requireLive(application).pendingScope);
-    const notPending = approving.filter((s) => !pending.includes(s));
-    if (notPending.length) {
-      throw new AppError('scope_not_pending',
-        `not waiting for approval: ${notPending.join(', ')}; this application waits for ${pending.join(', ') || 'nothing'}`,
-        { status: 409, params: { scope: notPending.join(' ') } });
-    }
-    return {
-      ...application,
-      scope: [...scopeWords(application.scope), ...approving].join(' '),
-      pendingScope: pending.filter((s) => !approving.includes(s)).join(' '),
-      updatedAt: now,
-    };
-  });
+  const update = await deps.applications.updateApplication(clientId, (application) => ({
+    ...application,
+    scope: [...scopeWords(application.scope), ...approving].join(' '),
+    pendingScope: stillPending(application, approving),
+    updatedAt: now,
+  }));
   if (!update) throw clientNotFound();
-  await deps.audit.record({ type: 'client.scopes_approved', actor, subject: update.after.ownerId, clientId,
+  await deps.audit.record({ type: 'client.scopes_approved', actor, subject: update.after.ownerId, clientId, permissions: approving,
     details: { scopes: approving, scope: update.after.scope } });
   return update.after;
+}
+
+/** The scopes an administrator decides on (approve or refuse): at least one. */
+export function requestedDecision(scopeInput: string): string[] {
+  const scopes = [...new Set(scopeWords(scopeInput))];
+  if (!scopes.length) throw new AppError('scope_required', 'name at least one scope');
+  return scopes;
+}
+
+/**
+ * For use inside an ApplicationChange: the pending list without `deciding`, refused (409) unless
+ * every one of them is waiting, so that an approval or a refusal is always of a request made.
+ */
+export function stillPending(application: ApplicationRecord, deciding: readonly string[]): string {
+  const pending = scopeWords(requireLive(application).pendingScope);
+  const notPending = deciding.filter((s) => !pending.includes(s));
+  if (notPending.length) {
+    throw new AppError('scope_not_pending',
+      `not waiting for approval: ${notPending.join(', ')}; this application waits for ${pending.join(', ') || 'nothing'}`,
+      { status: 409, params: { scope: notPending.join(' ') } });
+  }
+  return pending.filter((s) => !deciding.includes(s)).join(' ');
 }

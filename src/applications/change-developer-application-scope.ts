@@ -22,7 +22,8 @@ export async function changeDeveloperApplicationScope(
   const update = await deps.applications.updateApplication(clientId, (application) => {
     if (requireLive(application).ownerId !== developer.id) throw clientNotFound();
     const checked = checkDeveloperScope(deps, developer, application.type, scopeInput, new Set(scopeWords(application.scope)));
-    return { ...application, ...checked, updatedAt: now };
+    // The developer has seen any refusal and chosen again: a refused permission ticked again waits anew.
+    return { ...application, ...checked, refusedScope: '', updatedAt: now };
   });
   if (!update) throw clientNotFound();
   const { before, after } = update;
@@ -31,7 +32,8 @@ export async function changeDeveloperApplicationScope(
   const wasPending = new Set(scopeWords(before.pendingScope));
   const requested = scopeWords(after.pendingScope).filter((s) => !wasPending.has(s));
   if (requested.length) {
-    await deps.audit.record({ type: 'client.scopes_requested', actor, subject: developer.id, clientId, details: { scopes: requested } });
+    await deps.audit.record({ type: 'client.scopes_requested', actor, subject: developer.id, clientId, permissions: requested,
+      details: { scopes: requested } });
   }
   return after;
 }

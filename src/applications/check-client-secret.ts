@@ -1,8 +1,13 @@
 import type { ApplicationRecord, ClientSecretRecord } from '../storage/contract.ts';
 import { clientSecretMatches } from './client-secret.ts';
+import { isApplicationUsable } from './find-live-application.ts';
+import { EXPIRY_NOTICE_DAYS } from './notify-expiring-secrets.ts';
 
-/** The page and the CLI warn about keys that end within this window (issue 10, item 5). */
-export const EXPIRING_WITHIN_MS = 14 * 86_400_000;
+/**
+ * The pages and the CLI warn about keys that end within this window (issue 10, item 5): the first
+ * warning mail's threshold, so that the pages and the mail agree on what "expiring" means.
+ */
+export const EXPIRING_WITHIN_MS = Math.max(...EXPIRY_NOTICE_DAYS) * 86_400_000;
 
 export type SecretStatus = 'active' | 'expiring' | 'in_grace' | 'expired' | 'revoked';
 
@@ -25,6 +30,27 @@ export function secretStatus(application: Pick<ApplicationRecord, 'revokedAt'>, 
   return end && end.getTime() - now.getTime() <= EXPIRING_WITHIN_MS ? 'expiring' : 'active';
 }
 
+/** An application's keys in one word, for the admin console's list: none (a native app), or as its longest-working key. */
+export type KeyStatus = 'none' | 'active' | 'expiring' | 'expired';
+
+/**
+ * From secretStatus, the one rule per key: a key that works and ends after the window makes the
+ * application `active`; one that works and ends within it (a replaced one in its grace included),
+ * `expiring`; none working, `expired`.
+ */
+export function applicationKeyStatus(application: Pick<ApplicationRecord, 'revokedAt' | 'secrets'>, now: Date): KeyStatus {
+  if (!application.secrets.length) return 'none';
+  const statuses = new Set(application.secrets.map((secret) => secretStatus(application, secret, now)));
+  if (statuses.has('active')) return 'active';
+  return statuses.has('expiring') || statuses.has('in_grace') ? 'expiring' : 'expired';
+}
+
+/** When any of its keys was last accepted (up to a minute late: secret-use-tracker.ts), or null. */
+export function lastKeyUse(application: Pick<ApplicationRecord, 'secrets'>): Date | null {
+  const uses = application.secrets.map((s) => s.lastUsedAt?.getTime()).filter((t): t is number => t !== undefined);
+  return uses.length ? new Date(Math.max(...uses)) : null;
+}
+
 /**
  * Why a presented secret is refused. Only a caller who presented a real key of this application
  * learns more than `no_match`, so a guesser learns nothing (issue 10, item 6).
@@ -42,7 +68,7 @@ export type SecretCheck =
  */
 export function checkClientSecret(
   secretHashKey: Buffer,
-  application: Pick<ApplicationRecord, 'secrets' | 'revokedAt'>,
+  application: Pick<ApplicationRecord, 'secrets' | 'revokedAt' | 'disabledAt'>,
   presented: string,
   now: Date,
 ): SecretCheck {
@@ -50,7 +76,7 @@ export function checkClientSecret(
   const matches = application.secrets.map((s) => clientSecretMatches(secretHashKey, presented, s.hash));
   const secret = application.secrets[matches.indexOf(true)];
   if (!secret) return { ok: false, reason: 'no_match' };
-  if (application.revokedAt) return { ok: false, reason: 'disabled' };
+  if (!isApplicationUsable(application)) return { ok: false, reason: 'disabled' };
   if (isSecretLive(secret, now)) return { ok: true, secretId: secret.id };
   const end = secretEndsAt(secret) ?? now;
   // Its own expiry came first: it expired, replaced or not.

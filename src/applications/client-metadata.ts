@@ -1,5 +1,6 @@
 import type { ApplicationRecord } from '../storage/contract.ts';
 import { isSecretLive, secretEndsAt } from './check-client-secret.ts';
+import { isApplicationUsable } from './find-live-application.ts';
 
 // Extra client metadata (registered with the provider's extraClientMetadata.properties).
 /** The key records (hash and dates, never a secret) that checkClientSecret decides on. */
@@ -16,7 +17,8 @@ const GRANT_TYPES = {
 } as const;
 
 /**
- * The oidc-provider client metadata of an application, or undefined when it is revoked.
+ * The oidc-provider client metadata of an application, or undefined when it is not usable
+ * (revoked or disabled): the provider then does not know the client.
  * `client_secret` holds the newest hash only to mark the client confidential; presented secrets
  * are decided by checkClientSecret on every key record (src/oidc/client-auth.ts), ended ones
  * included, so that a refusal can say the key expired or was replaced.
@@ -27,7 +29,7 @@ export function toClientMetadata(
   now = new Date(),
   ownerScopes?: ReadonlySet<string>,
 ): Record<string, unknown> | undefined {
-  if (application.revokedAt) return undefined;
+  if (!isApplicationUsable(application)) return undefined;
   const scopes = application.scope.split(' ');
   const oidcScope = scopes.filter((s) => oidcScopes.includes(s)).join(' ');
   const isPublic = application.type === 'native';

@@ -88,6 +88,8 @@ export async function registerApplication(
     ...checked,
     secrets: issued ? [issued.record] : [],
     revokedAt: null,
+    disabledAt: null,
+    refusedScope: '',
     createdAt: now,
     updatedAt: now,
     version: 1,

@@ -49,7 +49,7 @@ export async function createDeveloperApplication(
   }, { isSelfService: true, expiresInSeconds: input.secretExpiresInSeconds }, actor);
   if (pendingScope) {
     await deps.audit.record({ type: 'client.scopes_requested', actor, subject: developer.id, clientId: created.application.clientId,
-      details: { scopes: pendingScope.split(' ') } });
+      permissions: pendingScope.split(' '), details: { scopes: pendingScope.split(' ') } });
   }
   return created;
 }

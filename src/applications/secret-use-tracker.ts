@@ -1,7 +1,7 @@
 import type { ApplicationStore } from '../storage/contract.ts';
+import { createLastUseTracker } from '../shared/last-use-tracker.ts';
 
-/** Last use reaches the store at most this often per key (issue 10, item 5). */
-export const LAST_USE_FLUSH_INTERVAL_MS = 60_000;
+export { LAST_USE_FLUSH_INTERVAL_MS } from '../shared/last-use-tracker.ts';
 
 export interface SecretUseTracker {
   /** Notes an accepted key in memory: no I/O, so the token endpoint never waits on a store write. */
@@ -10,29 +10,14 @@ export interface SecretUseTracker {
   flush(): Promise<void>;
 }
 
-/**
- * Last use of each client secret, aggregated in memory and written by flush() (on a timer and at
- * shutdown): a busy key costs one store write a minute, not one per token request. A crash loses
- * at most the last minute, which only makes "last used" older than it is.
- */
+/** Last use of each client secret, batched by src/shared/last-use-tracker.ts. */
 export function createSecretUseTracker(applications: Pick<ApplicationStore, 'recordSecretUse'>): SecretUseTracker {
-  let pending = new Map<string, { clientId: string; secretId: string; at: Date }>();
+  const tracker = createLastUseTracker<{ clientId: string; secretId: string }>(
+    ({ clientId, secretId }) => `${clientId}\u0000${secretId}`,
+    ({ clientId, secretId }, at) => applications.recordSecretUse(clientId, secretId, at),
+  );
   return {
-    noteUse(clientId, secretId, at) {
-      pending.set(`${clientId}\u0000${secretId}`, { clientId, secretId, at });
-    },
-    async flush() {
-      const uses = [...pending.values()];
-      pending = new Map();
-      const results = await Promise.allSettled(uses.map((u) => applications.recordSecretUse(u.clientId, u.secretId, u.at)));
-      // A failed write is noted again (unless a newer use was) for the next flush.
-      results.forEach((result, i) => {
-        const use = uses[i]!;
-        const key = `${use.clientId}\u0000${use.secretId}`;
-        if (result.status === 'rejected' && !pending.has(key)) pending.set(key, use);
-      });
-      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure) throw failure.reason;
-    },
+    noteUse: (clientId, secretId, at) => tracker.noteUse({ clientId, secretId }, at),
+    flush: () => tracker.flush(),
   };
 }

@@ -23,6 +23,22 @@ export interface OptionSpec {
   help: string;
 }
 
+/** What a command prints instead of one JSON document: lines, written as they come (`audit export`). */
+export class LineOutput {
+  readonly lines: AsyncIterable<string>;
+  constructor(lines: AsyncIterable<string>) {
+    this.lines = lines;
+  }
+}
+
+/** A JSON result that still fails the command (exit 1), e.g. `audit verify` naming a broken record. */
+export class FailedResult {
+  readonly result: unknown;
+  constructor(result: unknown) {
+    this.result = result;
+  }
+}
+
 export interface Command {
   /** One line for the list of commands. */
   summary: string;

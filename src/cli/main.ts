@@ -5,7 +5,8 @@ import { loadConfig, ConfigError } from '../config/load-config.ts';
 import { buildServices, type Services } from '../services.ts';
 import { closeConnections } from '../storage/open-stores.ts';
 import { isAppError } from '../shared/app-error.ts';
-import { UsageError } from './command.ts';
+import { once } from 'node:events';
+import { FailedResult, LineOutput, UsageError } from './command.ts';
 import { COMMANDS } from './commands.ts';
 import { parseCommandLine, type Invocation } from './parse-command-line.ts';
 
@@ -38,8 +39,16 @@ async function main(argv: string[]): Promise<number> {
   try {
     services = await buildServices(loadConfig());
     const result = await invocation.command.run(services, invocation.options);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return 0;
+    if (result instanceof LineOutput) {
+      for await (const line of result.lines) {
+        // Backpressure: a slow reader (a pipe to gzip, a network share) holds the next page back.
+        if (!process.stdout.write(line)) await once(process.stdout, 'drain');
+      }
+      return 0;
+    }
+    const failed = result instanceof FailedResult;
+    process.stdout.write(`${JSON.stringify(failed ? result.result : result, null, 2)}\n`);
+    return failed ? 1 : 0;
   } catch (error) {
     if (error instanceof UsageError) {
       // An option value only the command can judge (e.g. --grace soon): still a usage error.

@@ -87,7 +87,9 @@ export const roleCatalogSchema = z
           inherits: z.array(z.string()).optional(),
           // "*" stands for every API scope of the catalog.
           scopes: z.array(z.string()),
-          adminConsole: z.boolean().optional(),
+          // The admin console (/admin): true for every page and action, "read" for the ledger and
+          // authorizations only. A console role must also require two-factor sign-in.
+          adminConsole: z.union([z.boolean(), z.literal('read')]).optional(),
           requiresMfa: z.boolean().optional(),
         })
         .strict(),

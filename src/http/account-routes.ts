@@ -64,8 +64,8 @@ export function createAccountRoutes(deps: AccountRouteDeps): Router {
       renderer.notice(ctx, { kind: 'error', key: 'account.signin_cancelled', link: { href: '/account', label: t('account.signin_cancelled.again') } });
       return;
     }
-    // Only a path of the signed-in pages (/account, /developers): never an open redirect (RFC 9700 §4.11).
-    const state = typeof ctx.query.state === 'string' && /^\/(account|developers)(\/[A-Za-z0-9_-]+)*$/.test(ctx.query.state)
+    // Only a path of the signed-in pages (/account, /developers, /admin): never an open redirect (RFC 9700 §4.11).
+    const state = typeof ctx.query.state === 'string' && /^\/(account|developers|admin)(\/[A-Za-z0-9_-]+)*$/.test(ctx.query.state)
       ? ctx.query.state : '/account';
     ctx.redirect(state);
   });

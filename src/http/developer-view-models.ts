@@ -44,6 +44,8 @@ export function applicationView(catalog: PermissionCatalog, application: Applica
     clientId: application.clientId, name: application.name, type: application.type as ApplicationType,
     permissions: scopeWords(application.scope).map(describe),
     pending: scopeWords(application.pendingScope).map(describe),
+    refused: scopeWords(application.refusedScope).map(describe),
+    isDisabled: application.disabledAt !== null,
     redirectUris: application.redirectUris,
     postLogoutRedirectUris: application.postLogoutRedirectUris,
     created: formatDate(application.createdAt, locale),

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { accountActor } from '../audit/audit-log.ts';
 import { signInWithPassword } from '../accounts/sign-in.ts';
 import { AppError } from '../shared/app-error.ts';
 import { ACR_PASSWORD } from '../oidc/constants.ts';
@@ -93,6 +92,7 @@ async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
   // One answer for an unknown email and a wrong password (no user enumeration).
   if (result.outcome === 'invalid_credentials') return showLogin(401, { error: t('login.invalid_credentials') });
   if (result.outcome === 'not_activated') return showLogin(403, { error: t('login.not_activated'), offerResend: true });
+  if (result.outcome === 'account_disabled') return showLogin(403, { error: t('login.account_disabled') });
   await finish(deps, ctx, { login: { accountId: result.account.id, amr: ['pwd'], acr: ACR_PASSWORD } }, false);
 }
 
@@ -105,13 +105,8 @@ async function submitConsent(deps: InteractionDeps, ctx: Context): Promise<void>
   }
   const accountId = interaction.session!.accountId;
   const clientId = String(interaction.params.client_id);
-  const grantId = await grantConsent(deps.provider, deps.grants,
-    { accountId, clientId, grantId: interaction.grantId, details: consentDetails(interaction) });
+  const grantId = await grantConsent(deps, { accountId, clientId, grantId: interaction.grantId, details: consentDetails(interaction) });
   if (!grantId) throw new AppError('interaction_expired', 'this authorization has expired; start again from the application');
-  await deps.audit.record({
-    type: 'consent.granted', actor: accountActor({ id: accountId }), subject: accountId, clientId, ip: ctx.ip,
-    details: { grantId, scopes: requestedScopes(interaction) },
-  });
   // Always named: the grant may be another session's (grantConsent), which this session then joins.
   await finish(deps, ctx, { consent: { grantId } }, true);
 }

@@ -1,5 +1,7 @@
-import type { ArtifactPayload, ArtifactStore } from '../storage/contract.ts';
+import type { ArtifactStore } from '../storage/contract.ts';
+import type { RevokedGrant } from '../audit/grant-revocations.ts';
 import { storeForModel, revokeGrant, type AdapterStores } from './adapter.ts';
+import { grantScopes, type GrantPayload } from './grant-payload.ts';
 
 /**
  * One app a person authorized: every grant they have for it taken together (normally one; two
@@ -16,20 +18,22 @@ export interface ConnectedApp {
 export interface AccountSessions {
   /** Signs the account out everywhere (ASVS 5 7.4.3), except the session `exceptUid` if given. */
   endSessions(accountId: string, exceptUid?: string): Promise<number>;
+  /** When each live browser session of the account signed in (the admin console's user page), newest first. */
+  listSessionSignIns(accountId: string): Promise<(Date | undefined)[]>;
   /** The grant a new authorization of this account for this client joins (findAccountGrantId). */
   findGrantId(accountId: string, clientId: string): Promise<string | undefined>;
   /** The apps the person authorized, one per app: their granted permissions and since when. */
   listConnectedApps(accountId: string): Promise<ConnectedApp[]>;
   /**
    * Revokes every grant of the account for this client: their refresh tokens and codes stop
-   * working, and resource servers are told of each. The ids revoked (none: nothing of theirs).
+   * working, and resource servers are told of each. What was revoked (none: nothing of theirs).
    */
-  revokeConnectedApp(accountId: string, clientId: string): Promise<string[]>;
-  revokeAllConnectedApps(accountId: string): Promise<number>;
+  revokeConnectedApp(accountId: string, clientId: string): Promise<RevokedGrant[]>;
+  /** Every grant of the account; returns those of the apps shown to people (not the account pages' own). */
+  revokeAllConnectedApps(accountId: string): Promise<RevokedGrant[]>;
+  /** Revokes one grant (tokens, codes, the grant; resource servers are told), whoever's it is. */
+  revokeGrant(grantId: string): Promise<void>;
 }
-
-type GrantPayload = ArtifactPayload & { clientId?: string; iat?: number; openid?: { scope?: string };
-  resources?: Record<string, string> };
 
 type StoredGrant = { id: string; grant: GrantPayload };
 
@@ -55,8 +59,8 @@ export async function findAccountGrantId(stores: AdapterStores, accountId: strin
   return (await grantsFor(storeForModel(stores, 'Grant'), accountId, clientId))[0]?.id;
 }
 
-const scopesOf = (grant: GrantPayload) => [...(grant.openid?.scope?.split(' ') ?? []),
-  ...Object.values(grant.resources ?? {}).flatMap((scope) => scope.split(' '))].filter(Boolean);
+const revokedGrant = (grantId: string, grant: GrantPayload): RevokedGrant =>
+  ({ grantId, accountId: grant.accountId ?? null, clientId: grant.clientId ?? null, permissions: grantScopes(grant) });
 
 export function createAccountSessions(stores: AdapterStores, hiddenClientIds: readonly string[] = []): AccountSessions {
   const sessions: ArtifactStore = storeForModel(stores, 'Session');
@@ -73,7 +77,7 @@ export function createAccountSessions(stores: AdapterStores, hiddenClientIds: re
       owned.sort(oldestFirst);
       return {
         clientId,
-        scopes: [...new Set(owned.flatMap(({ grant }) => scopesOf(grant)))],
+        scopes: [...new Set(owned.flatMap(({ grant }) => grantScopes(grant)))],
         since: new Date(issuedAt(owned[0]!) * 1000),
       };
     }).sort((a, b) => a.since.getTime() - b.since.getTime());
@@ -87,19 +91,27 @@ export function createAccountSessions(stores: AdapterStores, hiddenClientIds: re
       await Promise.all(ended.map(({ id }) => sessions.destroy('Session', id)));
       return ended.length;
     },
+    async listSessionSignIns(accountId) {
+      // loginTs: epoch seconds of the session's sign-in (oidc-provider's Session).
+      const times = (await sessions.listByAccountId('Session', accountId))
+        .map(({ payload }) => (typeof payload.loginTs === 'number' ? new Date(payload.loginTs * 1000) : undefined));
+      return times.sort((a, b) => (b?.getTime() ?? 0) - (a?.getTime() ?? 0));
+    },
     findGrantId: (accountId, clientId) => findAccountGrantId(stores, accountId, clientId),
     listConnectedApps,
     async revokeConnectedApp(accountId, clientId) {
       if (!isShown(clientId)) return [];
-      const owned = (await grantsFor(grants, accountId, clientId)).map(({ id }) => id);
+      const owned = await grantsFor(grants, accountId, clientId);
       // Each publishes its revocation (adapter.ts onGrantRevoked): live JWTs of every session die.
-      await Promise.all(owned.map((id) => revokeGrant(stores, id)));
-      return owned;
+      await Promise.all(owned.map(({ id }) => revokeGrant(stores, id)));
+      return owned.map(({ id, grant }) => revokedGrant(id, grant));
     },
+    revokeGrant: (grantId) => revokeGrant(stores, grantId),
     async revokeAllConnectedApps(accountId) {
       const owned = await grants.listByAccountId('Grant', accountId);
       await Promise.all(owned.map(({ id }) => revokeGrant(stores, id)));
-      return owned.length;
+      return owned.filter(({ payload }) => isShown((payload as GrantPayload).clientId))
+        .map(({ id, payload }) => revokedGrant(id, payload as GrantPayload));
     },
   };
 }

@@ -1,7 +1,8 @@
 import { createHmac, type KeyObject } from 'node:crypto';
 import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from 'oidc-provider';
-import type { ApplicationStore, ArtifactPayload, ArtifactStore } from '../storage/contract.ts';
+import type { ApplicationStore, ArtifactPayload, ArtifactStore, AuthorizationStore } from '../storage/contract.ts';
 import { toClientMetadata } from '../applications/client-metadata.ts';
+import { withAuthorizationIndex } from './authorization-index.ts';
 
 // Short-lived artifacts: Redis in Redis mode (else the durable store). Everything else (Grant,
 // RefreshToken, …) lives in the durable store. Clients come from the applications store.
@@ -24,6 +25,8 @@ const CONSUMED_LABEL: Record<string, string> = {
 export interface AdapterStores {
   shortLived: ArtifactStore;
   durable: ArtifactStore;
+  /** The admin console's index of grants, kept in step with every Grant written here (storeForModel). */
+  authorizations: AuthorizationStore;
   applications: ApplicationStore;
   oidcScopes: readonly string[];
   /** HMAC-SHA-256 key (derived from SECRET_KEY) under which artifact ids are stored. */
@@ -35,7 +38,8 @@ export interface AdapterStores {
 }
 
 export function storeForModel(stores: AdapterStores, model: string): ArtifactStore {
-  return SHORT_LIVED_MODELS.has(model) ? stores.shortLived : stores.durable;
+  if (SHORT_LIVED_MODELS.has(model)) return stores.shortLived;
+  return model === 'Grant' ? withAuthorizationIndex(stores.durable, stores.authorizations) : stores.durable;
 }
 
 /** Revokes a grant as oidc-provider does: every token and code issued under it, then the grant. */

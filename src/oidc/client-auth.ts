@@ -69,7 +69,8 @@ export function installClientSecretCheck(provider: Provider, deps: ClientAuthDep
     const stored = this[CLIENT_SECRETS];
     const secrets = Array.isArray(stored) ? (stored as StoredSecret[]).map(readStoredSecret) : [];
     const now = new Date();
-    const check = checkClientSecret(deps.secretHashKey, { secrets, revokedAt: null }, actual, now);
+    // The provider knows this client, so it is usable (client-metadata.ts): only the secrets are left to decide.
+    const check = checkClientSecret(deps.secretHashKey, { secrets, revokedAt: null, disabledAt: null }, actual, now);
     // Issue 10, item 5: the one place an accepted key is known for every client-authenticated route.
     if (check.ok) deps.secretUse?.noteUse(String(this.clientId), check.secretId, now);
     const ctx = (Provider as unknown as { ctx: Context | undefined }).ctx;

@@ -1,8 +1,9 @@
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import type { AccountStore, ApplicationStore } from '../storage/contract.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
+import { recordRevokedGrants } from '../audit/grant-revocations.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Renderer } from '../http/render.ts';
 import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, CLIENT_SECRETS } from '../applications/client-metadata.ts';
@@ -184,8 +185,16 @@ export function createProvider(deps: ProviderDeps): Provider {
   installClientSecretCheck(provider, deps);
   answerUnregisteredGrantType(provider);
   // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.
-  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => {
-    deps.revocations.revoke('grant', grantId).catch((error: unknown) => provider.emit('server_error', undefined, error));
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const { client, entities } = ctx.oidc;
+    // The client revoked its refresh token (RFC 7009), or presented one already used (RFC 9700 §4.14.2).
+    const token = (entities.RefreshToken ?? entities.AccessToken) as { accountId?: string; scope?: string } | undefined;
+    const reason = ctx.oidc.route === 'revocation' ? 'token_revoked_by_client' : 'refresh_token_reused';
+    Promise.all([
+      deps.revocations.revoke('grant', grantId),
+      recordRevokedGrants(deps.audit, { kind: 'client', id: client?.clientId ?? null }, [{ grantId, accountId: token?.accountId ?? null,
+        clientId: client?.clientId ?? null, permissions: token?.scope?.split(' ').filter(Boolean) ?? [] }], { reason }),
+    ]).catch((error: unknown) => provider.emit('server_error', undefined, error));
   });
   return provider;
 }

@@ -1,11 +1,18 @@
 import type Provider from 'oidc-provider';
 import type { AccountSessions } from './account-sessions.ts';
+import { accountActor, type AuditLog } from '../audit/audit-log.ts';
 
 /** What the consent prompt asked (oidc-provider's prompt details) and the person allowed. */
 export interface ConsentDetails {
   missingOIDCScope?: string[];
   missingOIDCClaims?: string[];
   missingResourceScopes?: Record<string, string[]>;
+}
+
+export interface ConsentDeps {
+  provider: Provider;
+  grants: Pick<AccountSessions, 'findGrantId'>;
+  audit: AuditLog;
 }
 
 export interface Consent {
@@ -23,15 +30,23 @@ export interface Consent {
  * undefined when the interaction's grant was revoked meanwhile (the request must start again:
  * what it asked was measured against that grant).
  */
-export async function grantConsent(provider: Provider, grants: Pick<AccountSessions, 'findGrantId'>, consent: Consent) {
+export async function grantConsent(deps: ConsentDeps, consent: Consent): Promise<string | undefined> {
   const { accountId, clientId, details } = consent;
-  const grantId = consent.grantId ?? await grants.findGrantId(accountId, clientId);
-  const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId, clientId });
+  const existingId = consent.grantId ?? await deps.grants.findGrantId(accountId, clientId);
+  const grant = existingId ? await deps.provider.Grant.find(existingId) : new deps.provider.Grant({ accountId, clientId });
   if (!grant) return undefined;
   if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
   if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
   for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
     grant.addResourceScope(indicator, scopes.join(' '));
   }
-  return grant.save();
+  const grantId = await grant.save();
+  // Issue 11 item 2: who obtained which permission when. A consent that added nothing (prompt=consent
+  // on what the grant holds already) changed nothing and is not a ledger event.
+  const permissions = [...(details.missingOIDCScope ?? []), ...Object.values(details.missingResourceScopes ?? {}).flat()];
+  if (!existingId || permissions.length) {
+    await deps.audit.record({ type: existingId ? 'grant.updated' : 'grant.created', actor: accountActor({ id: accountId }),
+      subject: accountId, clientId, permissions, details: { grantId } });
+  }
+  return grantId;
 }

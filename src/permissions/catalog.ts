@@ -21,7 +21,12 @@ export interface PermissionCatalog {
   rolesGranting(scope: string): string[];
   /** True when any of the roles (or one they inherit) requires two-factor sign-in. */
   rolesRequireMfa(roles: readonly string[]): boolean;
+  /** What the roles open of the admin console: every action, reading only, or nothing. */
+  consoleAccess(roles: readonly string[]): ConsoleAccess;
 }
+
+/** `write` includes `read`. */
+export type ConsoleAccess = 'write' | 'read' | undefined;
 
 /** Builds the catalog from config/scopes.json and config/roles.json, checking that they agree. */
 export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog): PermissionCatalog {
@@ -36,6 +41,9 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
   for (const [name, role] of Object.entries(roles.roles)) {
     for (const parent of role.inherits ?? []) {
       if (!roles.roles[parent]) throw new ConfigError(`config/roles.json roles.${name}.inherits`, `names no role ("${parent}")`);
+    }
+    if (role.adminConsole && !role.requiresMfa) {
+      throw new ConfigError(`config/roles.json roles.${name}.requiresMfa`, 'must be true: the role opens the admin console');
     }
     for (const scope of role.scopes) {
       if (scope !== '*' && !scopes.api[scope]) {
@@ -84,6 +92,11 @@ export function buildPermissionCatalog(scopes: ScopeCatalog, roles: RoleCatalog)
         return Boolean(role?.requiresMfa) || (role?.inherits ?? []).some(requires);
       };
       return assigned.some(requires);
+    },
+    consoleAccess(assigned) {
+      const levels = assigned.map((name) => (Object.hasOwn(roles.roles, name) ? roles.roles[name]!.adminConsole : undefined));
+      if (levels.includes(true)) return 'write';
+      return levels.includes('read') ? 'read' : undefined;
     },
     scopesForRoles,
   };

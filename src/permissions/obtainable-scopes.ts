@@ -11,3 +11,11 @@ export function obtainableApiScopes(catalog: PermissionCatalog, client: Record<s
   const allowedByRoles = roles && catalog.scopesForRoles(roles);
   return catalog.apiScopes.filter((scope) => allowedByClient.has(scope) && (!allowedByRoles || allowedByRoles.has(scope)));
 }
+
+/**
+ * What an application's owner lets it reach today: their roles' permissions, nothing when they are
+ * disabled or gone (an owned application's tokens carry at most this; client-metadata.ts).
+ */
+export function ownerScopeCeiling(catalog: PermissionCatalog, owner: { roles: readonly string[]; disabled: boolean } | undefined): Set<string> {
+  return owner && !owner.disabled ? catalog.scopesForRoles(owner.roles) : new Set<string>();
+}

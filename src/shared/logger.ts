@@ -1,9 +1,12 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON lines on stdout. Secrets never reach a log line: these paths are redacted wherever they appear. */
-export function createLogger(level: string): Logger {
+/**
+ * JSON lines on stdout (or `destination`). Secrets never reach a log line: these paths are redacted
+ * wherever they appear, and test/integration/no-secrets.test.ts greps a whole run's lines for every secret it made.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
     base: { service: 'tokenim-auth' },
@@ -12,5 +15,5 @@ export function createLogger(level: string): Logger {
         'secretKey', '*.secretKey', 'req.headers.authorization', 'req.headers.cookie'],
       censor: '[redacted]',
     },
-  });
+  }, destination);
 }

@@ -50,7 +50,31 @@ export interface AccountStore {
   updateAccountById(id: string, patch: AccountPatch): Promise<boolean>;
   /** Oldest first; with `role`, only the accounts that have it. */
   listAccounts(query: AccountQuery): Promise<AccountRecord[]>;
+  /**
+   * The admin console's list: in email order after `afterEmail` (a keyset cursor), and with
+   * `prefix` only the accounts whose email or `accountNameKey(name)` starts with it. Each branch is
+   * an index range (email, name key), never a scan of every account.
+   */
+  searchAccounts(query: AccountSearch): Promise<AccountRecord[]>;
+  /** An enabled account other than `exceptId` that has one of `roles` (the last-admin guard); undefined when none. */
+  findActiveAccountWithRole(roles: readonly string[], exceptId: string): Promise<AccountRecord | undefined>;
 }
+
+export interface AccountSearch {
+  /** Already folded with accountNameKey (emails are stored lower-cased, so it serves both). */
+  prefix?: string;
+  afterEmail?: string;
+  limit: number;
+}
+
+/**
+ * How names are searched: lower-cased (JavaScript's full Unicode case mapping), stored beside the
+ * name by every backend so that a prefix search is an index range. Emails are stored lower-cased.
+ */
+export const accountNameKey = (name: string): string => name.toLowerCase();
+
+/** The upper bound of a prefix range: every string starting with `prefix` sorts below it (UTF-8 byte order). */
+export const prefixRangeEnd = (prefix: string): string => `${prefix}\u{10FFFF}`;
 
 export interface AccountQuery {
   role?: string;
@@ -108,7 +132,20 @@ export interface ApplicationRecord {
   secrets: ClientSecretRecord[];
   isResourceServer: boolean;
   isFirstParty: boolean;
+  /** Ended for good (`clients revoke`, deleted on /developers); it takes no further change. */
   revokedAt: Date | null;
+  /**
+   * Switched off by an administrator, reversibly (Keycloak's "Enabled" switch): while set, the
+   * provider does not know the client (src/applications/find-live-application.ts isApplicationUsable).
+   * null when enabled; records stored before it existed read as null.
+   */
+  disabledAt: Date | null;
+  /**
+   * Space-separated sensitive permissions an administrator refused, shown to the developer on
+   * /developers until they next change the permissions. '' when none; records stored before
+   * refusals existed read as ''.
+   */
+  refusedScope: string;
   createdAt: Date;
   updatedAt: Date;
   /** Optimistic concurrency: every replace must name the version it read. */
@@ -122,6 +159,8 @@ export interface ApplicationStore {
   listApplicationsByOwnerId(ownerId: string): Promise<ApplicationRecord[]>;
   /** Every application, revoked ones included, oldest first. */
   listApplications(limit: number): Promise<ApplicationRecord[]>;
+  /** One page of the admin console's list (see ApplicationSearch). */
+  searchApplications(query: ApplicationSearch): Promise<ApplicationRecord[]>;
   /**
    * Replaces the record only if its stored version is still `expectedVersion` (one atomic
    * compare-and-set), storing it with version `expectedVersion + 1`. False when it lost a race.
@@ -140,6 +179,21 @@ export interface ApplicationStore {
    * concurrent compare-and-set re-reads. False when there is no such application or secret.
    */
   recordSecretUse(clientId: string, secretId: string, at: Date): Promise<boolean>;
+}
+
+/**
+ * The admin console's list of applications (revoked ones included), in client id order after
+ * `afterClientId` (a keyset cursor). Filters combine with AND; each is an index range, and only
+ * the matches are sorted, never every application.
+ */
+export interface ApplicationSearch {
+  /** The client id starts with it, or the name does (folded as account names are: accountNameKey). */
+  prefix?: string;
+  ownerId?: string;
+  /** Only those with sensitive permissions waiting for an administrator (pendingScope not ''). */
+  isPendingApproval?: boolean;
+  afterClientId?: string;
+  limit: number;
 }
 
 /** A pure function of the current record: it may be called more than once. */
@@ -165,17 +219,33 @@ export interface KeyringStore {
   replaceKeyring(record: KeyringRecord, expectedVersion: number): Promise<boolean>;
 }
 
+/**
+ * One ledger record. `seq` numbers them 1, 2, 3, … in the order they were linked, and `hash` is
+ * SHA-256 over the canonical encoding of the record with `prevHash`, the previous record's hash
+ * (src/audit/ledger-chain.ts): editing, deleting or reordering records breaks the chain there.
+ */
 export interface AuditEventRecord {
+  seq: number;
   id: string;
+  /** Never earlier than the previous record's: time order is seq order. */
   at: Date;
   type: string;
   actor: { kind: 'account' | 'client' | 'system' | 'cli'; id: string | null };
   subject: string | null;
   clientId: string | null;
   ip: string | null;
+  userAgent: string | null;
+  requestId: string | null;
   outcome: 'success' | 'failure';
+  /** The permissions (scopes) the event is about: granted, revoked, requested, issued; [] when none. */
+  permissions: string[];
   details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
 }
+
+/** The last linked record, which the next one is chained to. */
+export type AuditChainHead = Pick<AuditEventRecord, 'seq' | 'hash' | 'at'>;
 
 export interface AuditQuery {
   since?: Date;
@@ -184,10 +254,79 @@ export interface AuditQuery {
   limit: number;
 }
 
+/** The ledger's filters (all optional, combined with AND), newest first from before `beforeSeq`. */
+export interface AuditFilter {
+  actorId?: string;
+  subject?: string;
+  clientId?: string;
+  permission?: string;
+  type?: string;
+  outcome?: AuditEventRecord['outcome'];
+  since?: Date;
+  until?: Date;
+  /** The cursor: records with a smaller seq only. */
+  beforeSeq?: number;
+  limit: number;
+}
+
 export interface AuditStore {
-  appendAuditEvent(event: AuditEventRecord): Promise<void>;
+  /**
+   * Links and stores one record atomically: the store passes the current head (undefined for an
+   * empty ledger) to `link`, which returns the record to store after it; when another writer
+   * linked first, the store calls `link` again with the new head. Returns what was stored.
+   */
+  appendAuditEvent(link: (head: AuditChainHead | undefined) => AuditEventRecord): Promise<AuditEventRecord>;
   /** Oldest first. */
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+  /** Newest first (seq descending); served by indexes, never a scan of the whole ledger. */
+  queryAuditEvents(filter: AuditFilter): Promise<AuditEventRecord[]>;
+  /** The seq of the first record at or after `at` (time order is seq order); undefined when none. */
+  firstAuditSeqSince(at: Date): Promise<number | undefined>;
+  /** Records from `fromSeq` on, ascending: for verifying and exporting the chain page by page. */
+  readAuditChain(fromSeq: number, limit: number): Promise<AuditEventRecord[]>;
+  /** Deletes the records with seq below `seq` (retention); returns how many. Only src/audit/ledger-retention.ts calls it. */
+  purgeAuditEventsBefore(seq: number): Promise<number>;
+}
+
+/**
+ * The authorization index: one row per live grant of a person to an application (oidc-provider's
+ * Grant artifact, kept in step by src/oidc/authorization-index.ts), so that the admin console
+ * answers "who can read call records?" from an index instead of reading every grant's payload.
+ */
+export interface AuthorizationRecord {
+  grantId: string;
+  accountId: string;
+  clientId: string;
+  /** The scopes the grant holds (OIDC and API), as granted: what the person can obtain today may be less. */
+  permissions: string[];
+  /** The grant's `iat`. */
+  createdAt: Date;
+  /** The grant's `exp`; expired grants are never listed. */
+  expiresAt: Date | null;
+  /** A token last issued from the grant, as of the last flush of its last-use tracker (up to a minute late). */
+  lastUsedAt: Date | null;
+}
+
+/** Newest first: (createdAt, grantId) descending; the keyset cursor is the last row of the previous page. */
+export interface AuthorizationFilter {
+  permission?: string;
+  accountId?: string;
+  clientId?: string;
+  /** Only rows after this one in that order. */
+  after?: { createdAt: Date; grantId: string };
+}
+
+export interface AuthorizationStore {
+  /** Inserts or replaces the grant's row; its lastUsedAt is kept. */
+  saveAuthorization(record: Omit<AuthorizationRecord, 'lastUsedAt'>): Promise<void>;
+  /** True when there was a row to delete. */
+  deleteAuthorization(grantId: string): Promise<boolean>;
+  /** Sets lastUsedAt to `at` unless it holds a later time already; nothing when there is no such row. */
+  recordAuthorizationUse(grantId: string, at: Date): Promise<void>;
+  findAuthorization(grantId: string): Promise<AuthorizationRecord | undefined>;
+  /** The live rows matching every filter given, newest first; served by an index for each filter. */
+  listAuthorizations(filter: AuthorizationFilter, limit: number): Promise<AuthorizationRecord[]>;
+  countAuthorizations(filter: Omit<AuthorizationFilter, 'after'>): Promise<number>;
 }
 
 /** A person's second factor. Durable, so that replay protection survives a Redis flush. */
@@ -264,6 +403,7 @@ export interface DurableStores {
   applications: ApplicationStore;
   keyrings: KeyringStore;
   audit: AuditStore;
+  authorizations: AuthorizationStore;
 }
 
 /** A connection the process owns: /readyz pings it, shutdown closes it. */

@@ -16,6 +16,7 @@ function guardDurable(name: string, stores: DurableStores, isUnavailable: Unavai
     applications: guardStore(name, stores.applications, isUnavailable),
     keyrings: guardStore(name, stores.keyrings, isUnavailable),
     audit: guardStore(name, stores.audit, isUnavailable),
+    authorizations: guardStore(name, stores.authorizations, isUnavailable),
     mfa: guardStore(name, stores.mfa, isUnavailable),
     revocations: guardStore(name, stores.revocations, isUnavailable),
   };

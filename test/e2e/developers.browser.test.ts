@@ -7,29 +7,23 @@ import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
-import type { RevocationListener } from '../../src/resource-server/revocation-listener.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { pollRevocations, startExampleApi, type ExampleApi } from '../helpers/example-api.ts';
+import { startRevocationAwareApi, type ExampleApi } from '../helpers/example-api.ts';
 import { launchBrowser, screenshotBothLanguages, SCREENSHOT_DIR } from '../helpers/browser.ts';
 
 const browser: Browser | undefined = await launchBrowser();
 const EMAIL = 'dev.li@example.test';
 const PASSWORD = 'developers write the keys';
 let server: TestServer;
-let listener: RevocationListener;
 let api: ExampleApi;
 
 beforeAll(async () => {
   server = await startTestServer();
   await createAccount(server.services.accountDeps, { email: EMAIL, password: PASSWORD, emailVerified: true }, { kind: 'system', id: 'test' });
-  const rs = await createApplication(server.services.applicationDeps,
-    { name: 'IM API', type: 'service', isResourceServer: true }, { kind: 'system', id: 'test' });
-  listener = await pollRevocations(server, { clientId: rs.application.clientId, secret: rs.secret!.clientSecret });
-  api = await startExampleApi(server, { revocations: listener });
+  api = await startRevocationAwareApi(server);
 });
 afterAll(async () => {
   await browser?.close();
-  await listener?.close();
   await api?.close();
   await server?.close();
 });

@@ -15,6 +15,11 @@ export class CookieJar {
     }
   }
 
+  /** Every cookie held, as [name, value]. */
+  entries(): [string, string][] {
+    return [...this.cookies];
+  }
+
   header(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }

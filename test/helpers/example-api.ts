@@ -4,6 +4,7 @@ import { createImApi } from '../../src/resource-server/example-im-api.ts';
 import { createTokenVerifier } from '../../src/resource-server/verify-access-token.ts';
 import { createRevocationListener, type RevocationListener } from '../../src/resource-server/revocation-listener.ts';
 import type { TestServer } from './test-server.ts';
+import { createApplication } from '../../src/applications/create-application.ts';
 
 export interface ExampleApi {
   url: string;
@@ -32,4 +33,16 @@ export async function pollRevocations(server: TestServer, rs: { clientId: string
   const listener = createRevocationListener({ poll: { url: `${server.issuer}/revocations`, clientId: rs.clientId, clientSecret: rs.secret } });
   await listener.ready;
   return listener;
+}
+
+/**
+ * The example API told of revocations, as resource servers are: a resource-server application of
+ * its own polls `server`'s GET /revocations; close() stops both.
+ */
+export async function startRevocationAwareApi(server: TestServer): Promise<ExampleApi> {
+  const rs = await createApplication(server.services.applicationDeps, { name: 'IM API', type: 'service', isResourceServer: true },
+    { kind: 'system', id: 'test' });
+  const listener = await pollRevocations(server, { clientId: rs.application.clientId, secret: rs.secret!.clientSecret });
+  const api = await startExampleApi(server, { revocations: listener });
+  return { url: api.url, close: async () => { await api.close(); await listener.close(); } };
 }

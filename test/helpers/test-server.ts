@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load-config.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/shared/logger.ts';
@@ -16,6 +17,8 @@ export async function startTestServer(options: {
   redisUrl?: string;
   redisKeyPrefix?: string;
   env?: Record<string, string>;
+  /** Every log line at `level`, written to `file` (silent otherwise). */
+  log?: { file: string; level: string };
   /** Adjusts the loaded configuration (settings that have no environment variable). */
   configure?: (config: Config) => Config;
 } = {}): Promise<TestServer> {
@@ -30,7 +33,7 @@ export async function startTestServer(options: {
   const configured = options.configure ? options.configure(config) : config;
   const running = await startServer(
     { ...configured, redisKeyPrefix: options.redisKeyPrefix ?? config.redisKeyPrefix },
-    createLogger('silent'),
+    options.log ? createLogger(options.log.level, pino.destination({ dest: options.log.file, sync: true })) : createLogger('silent'),
     { host: '127.0.0.1' },
   );
   return {

@@ -24,7 +24,7 @@ const id = () => randomBytes(32).toString('base64url');
 /** A database as the last release left it, with artifacts stored under their raw ids. */
 function writePreHashingDatabase(rows: { model: string; id: string; grantId?: string }[]): void {
   const db = new DatabaseSync(sqliteFile(dataDir.path));
-  for (const migration of MIGRATIONS.slice(0, PRE_HASHING_VERSION)) db.exec(migration);
+  for (const migration of MIGRATIONS.slice(0, PRE_HASHING_VERSION)) db.exec(migration as string);
   db.exec(`PRAGMA user_version = ${PRE_HASHING_VERSION}`);
   const insert = db.prepare(`INSERT INTO oidc_artifacts (model, id, payload, grant_id, account_id, expires_at)
     VALUES (?, ?, ?, ?, 'ada', ?)`);

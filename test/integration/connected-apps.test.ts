@@ -181,7 +181,8 @@ describe('consent remembered per person and app, across browser sessions', () =>
     expect(await grantsOf(alice.id)).toHaveLength(0);
     expect(rowsFor(await accountPage(jars.a))).toBe(0);
     const ledger = await server.services.stores.durable.audit.listAuditEvents({ type: 'grant.revoked', subject: alice.id, limit: 10 });
-    expect(ledger).toEqual([expect.objectContaining({ clientId: web.clientId, details: { grantIds: [grantIdOf(sessions.a!.tokens.access_token)] } })]);
+    expect(ledger).toEqual([expect.objectContaining({ clientId: web.clientId, details: { grantId: grantIdOf(sessions.a!.tokens.access_token) },
+      permissions: expect.arrayContaining(['openid', 'message:send']) })]);
     // The sessions' binding to the app is gone with the grant: the app gets nothing without asking.
     const { url } = await authorizationRequest('openid message:send', { prompt: 'none' });
     const silent = await follow(jars.b, server.issuer, url);

@@ -29,8 +29,9 @@ async function ownedApplication(secrets: ClientSecretRecord[], extra: Partial<Ap
   const ownerId = randomUUID();
   await stores.accounts.insertAccount({ id: ownerId, email, name: 'Dev', passwordHash: 'x', emailVerified: true, roles: ['member'],
     disabled: false, createdAt: now, updatedAt: now });
-  const application = { clientId: randomUUID(), name: 'Bot', type: 'service', scope: 'message:send', redirectUris: [],
-    postLogoutRedirectUris: [], ownerId, secrets, isResourceServer: false, isFirstParty: false, revokedAt: null,
+  const application = { clientId: randomUUID(), name: 'Bot', type: 'service', scope: 'message:send', pendingScope: '', redirectUris: [],
+    postLogoutRedirectUris: [], ownerId, secrets, isResourceServer: false, isFirstParty: false, revokedAt: null, disabledAt: null,
+    refusedScope: '',
     createdAt: now, updatedAt: now, version: 1, ...extra } as unknown as ApplicationRecord;
   await stores.applications.insertApplication(application);
   return { application, email };

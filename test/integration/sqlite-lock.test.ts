@@ -57,7 +57,7 @@ async function timedHealthz() {
 function signInsRecorded(): number {
   const reader = new DatabaseSync(sqliteFile(dir.path), { readOnly: true });
   try {
-    return Number((reader.prepare("SELECT count(*) AS n FROM audit_events WHERE type = 'login.succeeded'").get() as { n: number }).n);
+    return Number((reader.prepare("SELECT count(*) AS n FROM audit_ledger WHERE type = 'login.succeeded'").get() as { n: number }).n);
   } finally {
     reader.close();
   }

@@ -13,10 +13,17 @@ import { openMongo } from '../../src/storage/mongo/open-mongo.ts';
 import type { MongoClient } from 'mongodb';
 import { collections, createMongoIndexes } from '../../src/storage/mongo/mongo-collections.ts';
 import { runMongoMigrations } from '../../src/storage/mongo/mongo-migrations.ts';
+import { createMongoAuditStore } from '../../src/storage/mongo/mongo-audit.ts';
 import { createAdapterFactory, type AdapterStores } from '../../src/oidc/adapter.ts';
 import { createAccountSessions } from '../../src/oidc/account-sessions.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
+import type { AuditEventRecord } from '../../src/storage/contract.ts';
+import { createAuditLog } from '../../src/audit/audit-log.ts';
+import { recordHash } from '../../src/audit/ledger-chain.ts';
+import { verifyLedger } from '../../src/audit/ledger-verify.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
+import { MIGRATIONS } from '../../src/storage/sqlite/open-sqlite.ts';
+import { createMongoAuthorizationStore } from '../../src/storage/mongo/mongo-authorizations.ts';
 
 interface Backend {
   name: string;
@@ -25,7 +32,7 @@ interface Backend {
   /** Everything the backend holds for artifacts (keys and values), as JSON: what a copy of it would show. */
   dump(): Promise<string>;
   /** Removes the field from a stored application, as applications stored before it existed lack it. */
-  forgetApplicationField?(clientId: string, field: 'postLogoutRedirectUris' | 'pendingScope'): Promise<void>;
+  forgetApplicationField?(clientId: string, field: 'postLogoutRedirectUris' | 'pendingScope' | 'disabledAt' | 'refusedScope'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -222,7 +229,8 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s: ArtifactStore (oid
 describe.each(backends.map((b) => [b.name, b] as const))('%s: oidc-provider adapter over the store', (_name, backend) => {
   const artifactIdKey = createSecretKey(randomBytes(32));
   const stores: AdapterStores = {
-    shortLived: backend.artifacts, durable: backend.artifacts, applications: sqlite.applications, oidcScopes: [], artifactIdKey,
+    shortLived: backend.artifacts, durable: backend.artifacts, authorizations: backend.durable?.authorizations ?? sqlite.authorizations,
+    applications: sqlite.applications, oidcScopes: [], artifactIdKey,
   };
   const adapter = createAdapterFactory(stores);
   const hashOf = (rawId: string) => createHmac('sha256', artifactIdKey).update(rawId).digest('base64url');
@@ -334,6 +342,8 @@ const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRec
   isResourceServer: false,
   isFirstParty: false,
   revokedAt: null,
+  disabledAt: null,
+  refusedScope: '',
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),
   version: 1,
@@ -518,6 +528,64 @@ describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored b
   });
 });
 
+describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before disabling and refusals (admin console)', (_name, backend) => {
+  it('stores disabledAt and refusedScope; reads records without them as enabled, nothing refused', async () => {
+    const stores = backend.durable!;
+    const app = application({ disabledAt: new Date('2027-05-01T00:00:00Z'), refusedScope: 'calls:read', ownerId: id() });
+    await stores.applications.insertApplication(app);
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
+    await backend.forgetApplicationField!(app.clientId, 'disabledAt');
+    await backend.forgetApplicationField!(app.clientId, 'refusedScope');
+    const legacy = { ...app, disabledAt: null, refusedScope: '' };
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(legacy);
+    expect(await stores.applications.listApplicationsByOwnerId(app.ownerId!)).toEqual([legacy]);
+  });
+});
+
+describe.each(durableBackends)('%s: ApplicationStore.searchApplications (the admin console\'s list)', (_name, stores) => {
+  // Client ids of this case share a prefix no other case uses, so the results are exactly these.
+  const tag = `srch${id().slice(0, 6)}`;
+  const owner = id();
+  const apps = [
+    application({ clientId: `${tag}_c`, name: 'Zulu Relay', ownerId: owner }),
+    application({ clientId: `${tag}_a`, name: 'Ärger Bot', pendingScope: 'calls:read', ownerId: owner }),
+    application({ clientId: `${tag}_b`, name: `${tag} mail`, revokedAt: new Date('2027-01-01T00:00:00Z') }),
+    application({ clientId: `${tag}_d`, name: 'Zulu Other', pendingScope: 'audit:read' }),
+  ];
+  beforeAll(async () => { for (const app of apps) await stores.applications.insertApplication(app); });
+  const ids = async (query: Omit<Parameters<typeof stores.applications.searchApplications>[0], 'limit'>, limit = 100) =>
+    (await stores.applications.searchApplications({ ...query, limit })).map((a) => a.clientId).filter((c) => c.startsWith(tag));
+
+  it('pages every application (revoked ones too) in client id order after the cursor', async () => {
+    expect(await ids({ prefix: tag })).toEqual([`${tag}_a`, `${tag}_b`, `${tag}_c`, `${tag}_d`]);
+    expect(await ids({ prefix: tag }, 2)).toEqual([`${tag}_a`, `${tag}_b`]);
+    expect(await ids({ prefix: tag, afterClientId: `${tag}_b` }, 2)).toEqual([`${tag}_c`, `${tag}_d`]);
+    const everything = await stores.applications.searchApplications({ afterClientId: `${tag}_a`, limit: 3 });
+    expect(everything.map((a) => a.clientId)).toEqual([`${tag}_b`, `${tag}_c`, `${tag}_d`]);
+    expect(everything[0]).toEqual(apps[2]);
+  });
+
+  it('matches a client id prefix (exact case) or a name prefix (any case), an owner, and those waiting for approval', async () => {
+    expect(await ids({ prefix: `${tag}_c` })).toEqual([`${tag}_c`]);
+    expect(await ids({ prefix: tag.toUpperCase() })).toEqual([`${tag}_b`]); // its name starts with the tag; ids keep their case
+    const zulu = (await stores.applications.searchApplications({ prefix: 'zULU r', limit: 1000 })).map((a) => a.clientId);
+    expect(zulu).toContain(`${tag}_c`);
+    expect(zulu).not.toContain(`${tag}_d`);
+    expect((await stores.applications.searchApplications({ prefix: 'äRGER', limit: 1000 })).map((a) => a.clientId)).toContain(`${tag}_a`);
+    expect((await stores.applications.searchApplications({ ownerId: owner, limit: 10 })).map((a) => a.clientId))
+      .toEqual([`${tag}_a`, `${tag}_c`]);
+    expect(await ids({ prefix: tag, isPendingApproval: true })).toEqual([`${tag}_a`, `${tag}_d`]);
+    expect((await stores.applications.searchApplications({ ownerId: owner, isPendingApproval: true, limit: 10 })).map((a) => a.clientId))
+      .toEqual([`${tag}_a`]);
+  });
+
+  it('follows changes: a renamed application and one whose request was decided', async () => {
+    await stores.applications.updateApplication(`${tag}_d`, (a) => ({ ...a, name: 'Renamed', pendingScope: '' }));
+    expect(await ids({ prefix: tag, isPendingApproval: true })).toEqual([`${tag}_a`]);
+    expect((await stores.applications.searchApplications({ prefix: 'renamed', limit: 1000 })).map((a) => a.clientId)).toContain(`${tag}_d`);
+  });
+});
+
 describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before post-logout redirect URIs', (_name, backend) => {
   it('reads them with no post-logout redirect URIs', async () => {
     const stores = backend.durable!;
@@ -619,25 +687,69 @@ describe.each(durableBackends)('%s: KeyringStore', (_name, stores) => {
   });
 });
 
-describe.each(durableBackends)('%s: AuditStore', (_name, stores) => {
+describe.each(durableBackends)('%s: AuditStore (the chained ledger)', (name, stores) => {
   const subject = id();
+  const client = id();
+  const audit = createAuditLog(stores.audit);
+  let appended: AuditEventRecord[] = [];
   beforeAll(async () => {
-    for (const [i, type] of ['login.succeeded', 'login.failed', 'login.succeeded'].entries()) {
-      await stores.audit.appendAuditEvent({
-        id: id(), at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)), type, actor: { kind: 'account', id: subject },
-        subject, clientId: null, ip: '127.0.0.1', outcome: type.endsWith('failed') ? 'failure' : 'success', details: { i },
-      });
+    const types = ['login.succeeded', 'login.failed', 'grant.created', 'login.succeeded', 'grant.revoked'] as const;
+    for (const [i, type] of types.entries()) {
+      appended.push(await audit.record({
+        type, actor: { kind: 'account', id: subject }, subject, clientId: type.startsWith('grant') ? client : null, ip: '127.0.0.1',
+        outcome: type.endsWith('failed') ? 'failure' : 'success', permissions: type.startsWith('grant') ? ['calls:read', 'message:send'] : [],
+        details: { i, nested: { b: 1, a: [2, { d: null, c: 'x' }] } },
+      }));
     }
   });
 
-  it('lists events oldest first, filtered by subject, type and time', async () => {
-    const all = await stores.audit.listAuditEvents({ subject, limit: 10 });
-    expect(all.map((e) => e.details.i)).toEqual([0, 1, 2]);
-    expect(all[0]).toMatchObject({ actor: { kind: 'account', id: subject }, ip: '127.0.0.1', outcome: 'success' });
-    const failed = await stores.audit.listAuditEvents({ subject, type: 'login.failed', limit: 10 });
-    expect(failed).toHaveLength(1);
-    const later = await stores.audit.listAuditEvents({ subject, since: new Date(Date.UTC(2026, 0, 1, 0, 0, 1)), limit: 1 });
-    expect(later.map((e) => e.details.i)).toEqual([1]);
+  it('links each record to the one before: consecutive seq, prevHash = the previous hash, time never going back', async () => {
+    for (const [i, record] of appended.entries()) {
+      if (i === 0) continue;
+      expect(record.seq).toBe(appended[i - 1]!.seq + 1);
+      expect(record.prevHash).toBe(appended[i - 1]!.hash);
+      expect(record.at.getTime()).toBeGreaterThanOrEqual(appended[i - 1]!.at.getTime());
+    }
+    // What the store reads back hashes to what was linked (the canonical encoding survives the round trip).
+    const stored = await stores.audit.readAuditChain(appended[0]!.seq, appended.length);
+    expect(stored).toEqual(appended);
+    for (const record of stored) expect(recordHash(record)).toBe(record.hash);
+  });
+
+  it('gives every writer its own seq when they append at once', async () => {
+    const records = await Promise.all(Array.from({ length: 25 }, (_, i) =>
+      audit.record({ type: 'login.failed', actor: { kind: 'system', id: null }, subject, outcome: 'failure', details: { burst: i } })));
+    const seqs = records.map((r) => r.seq).sort((a, b) => a - b);
+    expect(new Set(seqs).size).toBe(25);
+    expect(seqs.at(-1)! - seqs[0]!).toBe(24);
+    expect(await verifyLedger(stores.audit)).toMatchObject({ ok: true });
+  });
+
+  it('answers filtered queries newest first, with a cursor, by person, client, permission, type, outcome and time', async () => {
+    const seqs = (records: AuditEventRecord[]) => records.map((r) => r.seq);
+    const mine = appended.map((r) => r.seq);
+    const bySubject = await stores.audit.queryAuditEvents({ subject, type: 'login.succeeded', limit: 10 });
+    expect(seqs(bySubject)).toEqual([mine[3], mine[0]]);
+    const page1 = await stores.audit.queryAuditEvents({ clientId: client, limit: 1 });
+    const page2 = await stores.audit.queryAuditEvents({ clientId: client, beforeSeq: page1[0]!.seq, limit: 10 });
+    expect([...seqs(page1), ...seqs(page2)]).toEqual([mine[4], mine[2]]);
+    expect(seqs(await stores.audit.queryAuditEvents({ permission: 'calls:read', actorId: subject, limit: 10 }))).toEqual([mine[4], mine[2]]);
+    expect(seqs(await stores.audit.queryAuditEvents({ permission: 'calls:read', clientId: client, beforeSeq: mine[4], limit: 10 })))
+      .toEqual([mine[2]]);
+    expect(seqs(await stores.audit.queryAuditEvents({ subject, outcome: 'failure', limit: 1 })))
+      .not.toContain(mine[0]);
+    const [from, to] = [appended[1]!.at, appended[3]!.at];
+    const inRange = await stores.audit.queryAuditEvents({ subject, since: from, until: to, limit: 100 });
+    expect(seqs(inRange).filter((s) => mine.includes(s)))
+      .toEqual(appended.filter((r) => r.at >= from && r.at <= to).map((r) => r.seq).reverse());
+    expect(seqs(inRange)).toContain(mine[1]);
+    expect(await stores.audit.queryAuditEvents({ subject, since: new Date(Date.now() + 3_600_000), limit: 10 })).toEqual([]);
+    expect(await stores.audit.firstAuditSeqSince(new Date(0))).toBeLessThanOrEqual(mine[0]!);
+  });
+
+  it('still lists oldest first for the older callers', async () => {
+    const all = await stores.audit.listAuditEvents({ subject, type: 'login.succeeded', limit: 10 });
+    expect(all.map((e) => e.details.i)).toEqual([0, 3]);
   });
 });
 
@@ -651,7 +763,7 @@ describe.each(durableBackends)('%s: AuditStore', (_name, stores) => {
     try {
       await artifacts.insertMany(['RefreshToken', 'Session', 'AuthorizationCode', 'Interaction', 'Grant',
         'PasswordResetToken', 'EmailVerificationToken', 'EmailChangeToken'].map(legacy));
-      expect(await runMongoMigrations(db)).toEqual(['hashed-artifact-ids']);
+      expect(await runMongoMigrations(db)).toEqual(['hashed-artifact-ids', 'chained-ledger', 'account-name-key', 'authorization-index', 'application-name-key']);
       expect((await artifacts.find().toArray()).map((doc) => doc.model).sort())
         .toEqual(['EmailVerificationToken', 'Grant', 'PasswordResetToken']);
       // A later run leaves alone what was written since the upgrade.
@@ -660,6 +772,231 @@ describe.each(durableBackends)('%s: AuditStore', (_name, stores) => {
       expect(await artifacts.countDocuments({ model: 'RefreshToken' })).toBe(1);
     } finally {
       await db.dropDatabase();
+    }
+  });
+
+  it('links the ledger records stored before the chain after what the new release wrote, under today\'s names', async () => {
+    const db = mongoClient!.db(`tokenim_migration_${randomBytes(4).toString('hex')}`);
+    const { legacyAudit } = collections(db);
+    const store = createMongoAuditStore(db);
+    try {
+      await createMongoIndexes(db);
+      await legacyAudit.insertMany([['a', 1, 'account.created'], ['b', 2, 'account.roles_changed']].map(([_id, day, type]) => ({
+        _id: String(_id), at: new Date(Date.UTC(2026, 0, Number(day))), type: String(type), actor: { kind: 'cli' as const, id: 'root' },
+        subject: 'x', clientId: null, ip: null, outcome: 'success' as const, details: {} })));
+      await createAuditLog(store).record({ type: 'login.succeeded', actor: { kind: 'system', id: null } });
+      await runMongoMigrations(db);
+      expect((await store.readAuditChain(1, 10)).map((r) => [r.seq, r.id, r.type]))
+        .toEqual([[1, expect.any(String), 'login.succeeded'], [2, 'a', 'account.registered'], [3, 'b', 'role.changed']]);
+      expect(await verifyLedger(store)).toMatchObject({ ok: true, records: 3 });
+      expect(await legacyAudit.countDocuments()).toBe(0);
+    } finally {
+      await db.dropDatabase();
+    }
+  });
+});
+
+// The admin console's authorization index (src/oidc/authorization-index.ts keeps it in step with the grants).
+describe.each(durableBackends)('%s: AuthorizationStore (the index of grants)', (_name, stores) => {
+  const store = stores.authorizations;
+  const clientId = `app-${id()}`;
+  const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
+  const row = (grantId: string, second: number, accountId: string, permissions: string[], expiresAt: Date | null = null) =>
+    ({ grantId, accountId, clientId, permissions, createdAt: at(second), expiresAt });
+  const alice = id();
+  const bob = id();
+
+  beforeAll(async () => {
+    await store.saveAuthorization(row('g1', 1, alice, ['openid', 'calls:read']));
+    await store.saveAuthorization(row('g2', 2, bob, ['openid', 'calls:read', 'message:send']));
+    await store.saveAuthorization(row('g3', 3, alice, ['openid', 'message:send']));
+    await store.saveAuthorization({ ...row('g4', 4, bob, ['calls:read']), clientId: `${clientId}-other` });
+    await store.saveAuthorization(row('g5', 5, bob, ['calls:read'], new Date(Date.now() - 1000)));
+  });
+  const ids = (records: { grantId: string }[]) => records.map((r) => r.grantId);
+
+  it('lists newest first by each filter and their combinations; an expired grant is never listed', async () => {
+    expect(ids(await store.listAuthorizations({ clientId }, 10))).toEqual(['g3', 'g2', 'g1']);
+    expect(ids(await store.listAuthorizations({ permission: 'calls:read', clientId }, 10))).toEqual(['g2', 'g1']);
+    expect(ids(await store.listAuthorizations({ accountId: bob }, 10))).toEqual(['g4', 'g2']);
+    expect(ids(await store.listAuthorizations({ accountId: bob, permission: 'message:send' }, 10))).toEqual(['g2']);
+    expect(ids(await store.listAuthorizations({ accountId: alice, clientId, permission: 'calls:read' }, 10))).toEqual(['g1']);
+    expect(await store.countAuthorizations({ permission: 'calls:read', accountId: bob })).toBe(2);
+    expect(await store.countAuthorizations({ clientId })).toBe(3);
+    expect(await store.findAuthorization('g5')).toBeUndefined();
+    expect(await store.findAuthorization('g1')).toEqual({ ...row('g1', 1, alice, ['openid', 'calls:read']), lastUsedAt: null });
+  });
+
+  it('pages by keyset: the page after a row starts below it, also among equal creation times', async () => {
+    await store.saveAuthorization(row('g2b', 2, alice, ['calls:read']));
+    const first = await store.listAuthorizations({ clientId }, 2);
+    expect(ids(first)).toEqual(['g3', 'g2b']);
+    const last = first[1]!;
+    expect(ids(await store.listAuthorizations({ clientId, after: { createdAt: last.createdAt, grantId: last.grantId } }, 2))).toEqual(['g2', 'g1']);
+    expect(ids(await store.listAuthorizations({ permission: 'calls:read', clientId, after: { createdAt: at(2), grantId: 'g2b' } }, 5)))
+      .toEqual(['g2', 'g1']);
+    await store.deleteAuthorization('g2b');
+  });
+
+  it('a saved grant replaces its permissions (the permission filter follows) and keeps its last use; delete removes it', async () => {
+    await store.recordAuthorizationUse('g3', at(30));
+    await store.recordAuthorizationUse('g3', at(20)); // an older use noted late does not go back in time
+    await store.saveAuthorization(row('g3', 3, alice, ['openid', 'contacts:read']));
+    expect(await store.findAuthorization('g3')).toMatchObject({ permissions: ['openid', 'contacts:read'], lastUsedAt: at(30) });
+    expect(ids(await store.listAuthorizations({ permission: 'message:send', clientId }, 10))).toEqual(['g2']);
+    expect(ids(await store.listAuthorizations({ permission: 'contacts:read', clientId }, 10))).toEqual(['g3']);
+    expect(await store.deleteAuthorization('g3')).toBe(true);
+    expect(await store.deleteAuthorization('g3')).toBe(false);
+    expect(ids(await store.listAuthorizations({ permission: 'contacts:read', clientId }, 10))).toEqual([]);
+  });
+});
+
+describe('oidc-provider adapter: every Grant written or removed is in the authorization index', () => {
+  const artifactIdKey = createSecretKey(randomBytes(32));
+  const stores: AdapterStores = { shortLived: sqlite.artifacts, durable: sqlite.artifacts, authorizations: sqlite.authorizations,
+    applications: sqlite.applications, oidcScopes: [], artifactIdKey };
+  const adapter = createAdapterFactory(stores);
+  const epoch = Math.floor(Date.now() / 1000);
+  const grant = (clientId: string) => ({ accountId: id(), clientId, iat: epoch, exp: epoch + 600,
+    openid: { scope: 'openid email' }, resources: { 'urn:tokenim:api': 'calls:read message:send' } });
+
+  it('upsert indexes what the grant holds; destroy and revokeGrant remove it; the account pages\' grant is not indexed', async () => {
+    const [a, b, own] = [id(), id(), id()];
+    await adapter('Grant').upsert(a, grant('some-app') as AdapterPayload, 600);
+    expect(await sqlite.authorizations.findAuthorization(a)).toMatchObject({
+      clientId: 'some-app', permissions: ['openid', 'email', 'calls:read', 'message:send'],
+      createdAt: new Date(epoch * 1000), expiresAt: new Date((epoch + 600) * 1000),
+    });
+    await adapter('Grant').destroy(a);
+    expect(await sqlite.authorizations.findAuthorization(a)).toBeUndefined();
+    await adapter('Grant').upsert(b, grant('some-app') as AdapterPayload, 600);
+    await createAccountSessions(stores).revokeGrant(b);
+    expect(await sqlite.authorizations.findAuthorization(b)).toBeUndefined();
+    await adapter('Grant').upsert(own, grant('tokenim-account') as AdapterPayload, 600);
+    expect(await sqlite.authorizations.findAuthorization(own)).toBeUndefined();
+  });
+});
+
+describe('sqlite: the authorization index is filled from the grants stored before it (migration v10)', () => {
+  it('indexes live grants with their OIDC and API scopes; leaves out expired ones and the account pages\' client', async () => {
+    const dir = makeTempDir('authorization-backfill');
+    const file = `${dir.path}/old.sqlite`;
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const older = new DatabaseSync(file);
+    const v10 = MIGRATIONS.findIndex((step) => typeof step === 'string' && step.includes('CREATE TABLE authorizations'));
+    for (const step of MIGRATIONS.slice(0, v10)) {
+      if (typeof step === 'string') older.exec(step); else step(older);
+    }
+    older.exec(`PRAGMA user_version = ${v10}`);
+    const insert = older.prepare("INSERT INTO oidc_artifacts (model, id, payload, account_id, expires_at) VALUES ('Grant', ?, ?, ?, ?)");
+    const payload = (accountId: string, clientId: string, extra: object) => JSON.stringify({ accountId, clientId, iat: 1_700_000_000, ...extra });
+    insert.run('live', payload('p1', 'chat', { openid: { scope: 'openid email' }, resources: { 'urn:tokenim:api': 'calls:read' } }), 'p1',
+      Date.now() + 3_600_000);
+    insert.run('expired', payload('p2', 'chat', { openid: { scope: 'openid' } }), 'p2', Date.now() - 3_600_000);
+    insert.run('own', payload('p3', 'tokenim-account', { openid: { scope: 'openid' } }), 'p3', null);
+    older.close();
+    const upgraded = createSqliteStores(file);
+    try {
+      expect(await upgraded.authorizations.listAuthorizations({ permission: 'calls:read' }, 10)).toEqual([{
+        grantId: 'live', accountId: 'p1', clientId: 'chat', permissions: ['openid', 'email', 'calls:read'],
+        createdAt: new Date(1_700_000_000_000), expiresAt: expect.any(Date), lastUsedAt: null,
+      }]);
+      expect(await upgraded.authorizations.countAuthorizations({})).toBe(1);
+    } finally {
+      await upgraded.connection.close();
+      dir.remove();
+    }
+  });
+});
+
+(mongoClient ? describe : describe.skip)(`mongodb: the authorization index is filled by \`db create-indexes\`${mongoClient ? '' : ' — not run: MONGODB_URI is not set'}`, () => {
+  it('indexes live grants with their OIDC and API scopes; leaves out expired ones and the account pages\' client', async () => {
+    const db = mongoClient!.db(`tokenim_authz_${randomBytes(4).toString('hex')}`);
+    const grant = (grantId: string, accountId: string, clientId: string, payload: object, expiresAt: Date | null) => ({
+      _id: `Grant:${grantId}`, model: 'Grant', payload: { accountId, clientId, iat: 1_700_000_000, ...payload },
+      grantId: null, accountId, uid: null, userCode: null, expiresAt });
+    try {
+      await collections(db).artifacts.insertMany([
+        grant('live', 'p1', 'chat', { openid: { scope: 'openid email' }, resources: { 'urn:tokenim:api': 'calls:read' } },
+          new Date(Date.now() + 3_600_000)),
+        grant('expired', 'p2', 'chat', { openid: { scope: 'openid' } }, new Date(Date.now() - 3_600_000)),
+        grant('own', 'p3', 'tokenim-account', { openid: { scope: 'openid' } }, null),
+      ]);
+      expect(await runMongoMigrations(db)).toContain('authorization-index');
+      await createMongoIndexes(db);
+      const rows = await createMongoAuthorizationStore(db).listAuthorizations({}, 10);
+      expect(rows).toEqual([expect.objectContaining({ grantId: 'live', accountId: 'p1', clientId: 'chat', createdAt: new Date(1_700_000_000_000) })]);
+      expect(rows[0]!.permissions.sort()).toEqual(['calls:read', 'email', 'openid']);
+    } finally {
+      await db.dropDatabase();
+    }
+  });
+});
+
+describe.each(durableBackends)('%s: the admin console\'s account search and last-admin lookup', (_name, stores) => {
+  it('pages in email order after a cursor; a prefix matches the email or the lower-cased name, and nothing else', async () => {
+    const tag = `q${id().toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+    const accounts = [
+      account({ email: `${tag}-b@example.test`, name: 'Bea' }),
+      account({ email: `${tag}-a@example.test`, name: 'Ann' }),
+      account({ email: `other-${id().toLowerCase()}@example.test`, name: `${tag.toUpperCase()} ÉMILE` }),
+      account({ email: `else-${id().toLowerCase()}@example.test`, name: 'Nobody' }),
+    ];
+    for (const a of accounts) await stores.accounts.insertAccount(a);
+    const emails = async (query: Parameters<typeof stores.accounts.searchAccounts>[0]) =>
+      (await stores.accounts.searchAccounts(query)).map((a) => a.email);
+    const all = [accounts[0]!, accounts[1]!, accounts[2]!].map((a) => a.email).sort();
+    expect(await emails({ prefix: tag, limit: 10 })).toEqual(all);
+    expect(await emails({ prefix: tag, limit: 2 })).toEqual(all.slice(0, 2));
+    expect(await emails({ prefix: tag, afterEmail: all[1], limit: 10 })).toEqual(all.slice(2));
+    expect(await emails({ prefix: `${tag} émile`, limit: 10 })).toEqual([accounts[2]!.email]); // a name kept lower-cased, beyond ASCII
+    expect(await emails({ prefix: `${tag}-a`, limit: 10 })).toEqual([accounts[1]!.email]);
+    // A renamed account is found by its new name only.
+    await stores.accounts.updateAccountById(accounts[3]!.id, { name: `${tag.toUpperCase()} Zed`, updatedAt: new Date() });
+    expect(await emails({ prefix: `${tag} zed`, limit: 10 })).toEqual([accounts[3]!.email]);
+    // Without a prefix: every account, in email order from the cursor on.
+    const page = await emails({ afterEmail: accounts[3]!.email, limit: 1000 });
+    expect(page.every((email) => email > accounts[3]!.email)).toBe(true);
+    expect([...page].sort()).toEqual(page);
+    expect(page).toEqual(expect.arrayContaining(all.filter((email) => email > accounts[3]!.email)));
+    expect(await emails({ afterEmail: accounts[3]!.email, limit: 1 })).toEqual(page.slice(0, 1));
+    expect((await stores.accounts.searchAccounts({ prefix: `${tag}-a`, limit: 10 }))[0]).toEqual(accounts[1]); // records read back whole
+  });
+
+  it('finds an enabled account other than the one named that has one of the roles', async () => {
+    const boss = `boss-${id()}`;
+    const me = account({ roles: [boss] });
+    await stores.accounts.insertAccount(me);
+    expect(await stores.accounts.findActiveAccountWithRole([boss], me.id)).toBeUndefined();
+    const dormant = account({ roles: ['member', boss], disabled: true });
+    await stores.accounts.insertAccount(dormant);
+    expect(await stores.accounts.findActiveAccountWithRole([boss], me.id)).toBeUndefined();
+    const other = account({ roles: ['member', boss] });
+    await stores.accounts.insertAccount(other);
+    expect(await stores.accounts.findActiveAccountWithRole(['nobody-has-this', boss], me.id)).toEqual(other);
+    expect(await stores.accounts.findActiveAccountWithRole([`x-${boss}`], me.id)).toBeUndefined();
+  });
+});
+
+describe('sqlite: names are searchable in accounts stored before the name key (migration v8)', () => {
+  it('fills the lower-cased name of every account', async () => {
+    const dir = makeTempDir('name-key-backfill');
+    const file = `${dir.path}/old.sqlite`;
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const older = new DatabaseSync(file);
+    for (const step of MIGRATIONS.slice(0, 7)) {
+      if (typeof step === 'string') older.exec(step); else step(older);
+    }
+    older.exec('PRAGMA user_version = 7');
+    older.prepare(`INSERT INTO accounts (id, email, name, password_hash, email_verified, roles, disabled, created_at, updated_at)
+      VALUES ('old', 'old@example.test', 'Élodie Old', 'h', 1, '["member"]', 0, 0, 0)`).run();
+    older.close();
+    const upgraded = createSqliteStores(file);
+    try {
+      expect((await upgraded.accounts.searchAccounts({ prefix: 'élodie', limit: 5 })).map((a) => a.id)).toEqual(['old']);
+    } finally {
+      upgraded.db.close();
+      dir.remove();
     }
   });
 });

@@ -11,7 +11,7 @@ const record = (secret: string, overrides: Partial<ClientSecretRecord> = {}): Cl
   id: `sec_${secret}`, hint: secret.slice(-4), hash: hashClientSecret(key, secret), createdAt: at(-48), expiresAt: null,
   replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], ...overrides,
 });
-const live = { revokedAt: null };
+const live = { revokedAt: null, disabledAt: null };
 
 describe('checkClientSecret', () => {
   it('accepts a live key and names it', () => {
@@ -19,10 +19,11 @@ describe('checkClientSecret', () => {
   });
   it('an unknown key → no_match, even for a revoked application', () => {
     expect(checkClientSecret(key, { ...live, secrets: [record('a')] }, 'x', now)).toEqual({ ok: false, reason: 'no_match' });
-    expect(checkClientSecret(key, { revokedAt: at(-1), secrets: [record('a')] }, 'x', now)).toEqual({ ok: false, reason: 'no_match' });
+    expect(checkClientSecret(key, { ...live, revokedAt: at(-1), secrets: [record('a')] }, 'x', now)).toEqual({ ok: false, reason: 'no_match' });
   });
-  it('a real key of a revoked application → disabled', () => {
-    expect(checkClientSecret(key, { revokedAt: at(-1), secrets: [record('a')] }, 'a', now)).toEqual({ ok: false, reason: 'disabled' });
+  it('a real key of a revoked application, or of one an administrator disabled → disabled', () => {
+    expect(checkClientSecret(key, { ...live, revokedAt: at(-1), secrets: [record('a')] }, 'a', now)).toEqual({ ok: false, reason: 'disabled' });
+    expect(checkClientSecret(key, { ...live, disabledAt: at(-1), secrets: [record('a')] }, 'a', now)).toEqual({ ok: false, reason: 'disabled' });
   });
   it('an expired key → expired, with when; a key expiring later still works', () => {
     const secrets = [record('new', { expiresAt: at(-1) }), record('old', { expiresAt: at(1), replacedAt: at(-2), graceEndsAt: at(2) })];

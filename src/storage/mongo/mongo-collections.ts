@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { AccountRecord, ApplicationRecord, AuditEventRecord, MfaRecord, RevocationEventRecord } from '../contract.ts';
+import type { AccountRecord, AuthorizationRecord, ApplicationRecord, AuditEventRecord, MfaRecord, RevocationEventRecord } from '../contract.ts';
 import type { StoredSecret } from '../stored-secret.ts';
 
 export interface ArtifactDocument {
@@ -14,9 +14,11 @@ export interface ArtifactDocument {
   consumedAt?: Date | null;
 }
 
-export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string };
+/** `nameKey`: contract.ts accountNameKey(name), for the admin console's prefix search (absent until the `account-name-key` migration ran). */
+export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string; nameKey?: string };
 
-export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris' | 'pendingScope'> & {
+export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris' | 'pendingScope'
+  | 'disabledAt' | 'refusedScope'> & {
   _id: string;
   /** Stored before secrets had ids: some fields absent. */
   secrets: StoredSecret[];
@@ -24,6 +26,11 @@ export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets'
   postLogoutRedirectUris?: string[];
   /** Absent from applications stored before sensitive permissions waited for approval. */
   pendingScope?: string;
+  /** Absent from applications stored before administrators could disable them or refuse permissions. */
+  disabledAt?: Date | null;
+  refusedScope?: string;
+  /** contract.ts accountNameKey(name), for the admin console's search (absent until the `application-name-key` migration ran). */
+  nameKey?: string;
 };
 
 export interface KeyringDocument {
@@ -33,9 +40,17 @@ export interface KeyringDocument {
   updatedAt: Date;
 }
 
-export type AuditEventDocument = Omit<AuditEventRecord, 'id'> & { _id: string };
+/** A ledger record; its seq is the _id. */
+export type LedgerDocument = Omit<AuditEventRecord, 'seq'> & { _id: number };
+
+/** A ledger record as stored before the chain (read once, by the 'chained-ledger' migration). */
+export type LegacyAuditDocument = Omit<AuditEventRecord, 'id' | 'seq' | 'userAgent' | 'requestId' | 'permissions' | 'prevHash' | 'hash'>
+  & { _id: string };
 
 export type MfaDocument = Omit<MfaRecord, 'accountId'> & { _id: string };
+
+/** One row of the authorization index; the grant id is the _id. */
+export type AuthorizationDocument = Omit<AuthorizationRecord, 'grantId'> & { _id: string };
 
 /** One per data migration that has run (src/storage/mongo/mongo-migrations.ts). */
 export interface MigrationDocument {
@@ -49,10 +64,12 @@ export function collections(db: Db) {
     accounts: db.collection<AccountDocument>('accounts'),
     applications: db.collection<ApplicationDocument>('applications'),
     keyrings: db.collection<KeyringDocument>('keyrings'),
-    audit: db.collection<AuditEventDocument>('audit_events'),
+    ledger: db.collection<LedgerDocument>('audit_ledger'),
+    legacyAudit: db.collection<LegacyAuditDocument>('audit_events'),
     mfa: db.collection<MfaDocument>('mfa'),
     revocations: db.collection<RevocationEventRecord>('revocation_events'),
     migrations: db.collection<MigrationDocument>('migrations'),
+    authorizations: db.collection<AuthorizationDocument>('authorizations'),
   };
 }
 
@@ -76,13 +93,34 @@ export async function createMongoIndexes(db: Db): Promise<string[]> {
     // `users list [--role R]`: oldest first, by role (a multikey index over the roles array).
     await c.accounts.createIndex({ roles: 1, createdAt: 1 }, { name: 'by_role' }),
     await c.accounts.createIndex({ createdAt: 1 }, { name: 'by_creation' }),
+    // The admin console's search: prefix ranges of the name key (the email one uses email_unique).
+    await c.accounts.createIndex({ nameKey: 1 }, { name: 'by_name_key' }),
     await c.applications.createIndex({ ownerId: 1 }, { name: 'by_owner', partialFilterExpression: { ownerId: { $type: 'string' } } }),
-    await c.audit.createIndex({ at: 1 }, { name: 'by_time' }),
+    // The admin console's list of applications (in _id order): one owner's, a name prefix, those
+    // waiting for approval (partial: only they are in it).
+    await c.applications.createIndex({ ownerId: 1, _id: 1 }, { name: 'by_owner_client',
+      partialFilterExpression: { ownerId: { $type: 'string' } } }),
+    await c.applications.createIndex({ nameKey: 1 }, { name: 'by_name_key' }),
+    await c.applications.createIndex({ pendingScope: 1 }, { name: 'pending_approval',
+      partialFilterExpression: { pendingScope: { $gt: '' } } }),
     // Revocation events matter while the tokens they name can live (minutes): kept one day.
     await c.revocations.createIndex({ at: 1 }, { name: 'by_time_ttl', expireAfterSeconds: 86_400 }),
-    await c.audit.createIndex({ 'actor.id': 1, at: 1 }, { name: 'by_actor' }),
-    await c.audit.createIndex({ subject: 1, at: 1 }, { name: 'by_subject' }),
-    await c.audit.createIndex({ type: 1, at: 1 }, { name: 'by_type' }),
+    // The ledger: newest first (_id is the seq) within each filter; a time range narrows by `at`.
+    await c.ledger.createIndex({ id: 1 }, { unique: true, name: 'id_unique' }),
+    await c.ledger.createIndex({ at: 1 }, { name: 'by_time' }),
+    await c.ledger.createIndex({ 'actor.id': 1, _id: -1 }, { name: 'by_actor' }),
+    await c.ledger.createIndex({ subject: 1, _id: -1 }, { name: 'by_subject' }),
+    await c.ledger.createIndex({ clientId: 1, _id: -1 }, { name: 'by_client' }),
+    await c.ledger.createIndex({ type: 1, _id: -1 }, { name: 'by_type' }),
+    await c.ledger.createIndex({ outcome: 1, _id: -1 }, { name: 'by_outcome' }),
+    await c.ledger.createIndex({ permissions: 1, _id: -1 }, { name: 'by_permission' }),
+    // The authorization index (admin console): newest first, by person, application or permission
+    // (multikey: one entry per permission); MongoDB drops a row when its grant expires.
+    await c.authorizations.createIndex({ createdAt: -1, _id: -1 }, { name: 'by_creation' }),
+    await c.authorizations.createIndex({ accountId: 1, createdAt: -1, _id: -1 }, { name: 'by_account' }),
+    await c.authorizations.createIndex({ clientId: 1, createdAt: -1, _id: -1 }, { name: 'by_client' }),
+    await c.authorizations.createIndex({ permissions: 1, createdAt: -1, _id: -1 }, { name: 'by_permission' }),
+    await c.authorizations.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiry_ttl' }),
   ];
 }
 

@@ -1,17 +1,18 @@
-import type { Db } from 'mongodb';
-import { DuplicateError, type AccountStore, type ApplicationRecord, type ApplicationStore, type AuditStore,
+import type { Db, Filter } from 'mongodb';
+import { accountNameKey, DuplicateError, prefixRangeEnd, type AccountStore, type ApplicationRecord, type ApplicationStore,
   type KeyringStore } from '../contract.ts';
 import { collections, isDuplicateKey, type AccountDocument, type ApplicationDocument,
-  type AuditEventDocument, type KeyringDocument } from './mongo-collections.ts';
+  type KeyringDocument } from './mongo-collections.ts';
 import { readStoredSecret, recordUseByRewrite, updateWithVersionCheck } from '../stored-secret.ts';
 
-const fromAccount = ({ _id, ...rest }: AccountDocument) => ({ id: _id, ...rest });
-const fromApplication = ({ _id, postLogoutRedirectUris, pendingScope, secrets, ...rest }: ApplicationDocument): ApplicationRecord =>
+const fromAccount = ({ _id, nameKey: _nameKey, ...rest }: AccountDocument) => ({ id: _id, ...rest });
+const fromApplication = ({ _id, postLogoutRedirectUris, pendingScope, disabledAt, refusedScope, nameKey: _nameKey, secrets, ...rest }:
+  ApplicationDocument): ApplicationRecord =>
   ({ clientId: _id, ...rest, secrets: secrets.map(readStoredSecret), postLogoutRedirectUris: postLogoutRedirectUris ?? [],
-    pendingScope: pendingScope ?? '' });
-const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument => ({ _id: clientId, ...rest });
+    pendingScope: pendingScope ?? '', disabledAt: disabledAt ?? null, refusedScope: refusedScope ?? '' });
+const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument =>
+  ({ _id: clientId, ...rest, nameKey: accountNameKey(rest.name) });
 const fromKeyring = ({ _id, ...rest }: KeyringDocument) => ({ name: _id, ...rest });
-const fromAudit = ({ _id, ...rest }: AuditEventDocument) => ({ id: _id, ...rest });
 
 async function insertOrDuplicate(what: string, insert: () => Promise<unknown>): Promise<void> {
   try {
@@ -25,7 +26,8 @@ async function insertOrDuplicate(what: string, insert: () => Promise<unknown>): 
 export function createMongoAccountStore(db: Db): AccountStore {
   const { accounts } = collections(db);
   return {
-    insertAccount: ({ id, ...rest }) => insertOrDuplicate('account', () => accounts.insertOne({ _id: id, ...rest })),
+    insertAccount: ({ id, ...rest }) =>
+      insertOrDuplicate('account', () => accounts.insertOne({ _id: id, ...rest, nameKey: accountNameKey(rest.name) })),
     async findAccountById(id) {
       const doc = await accounts.findOne({ _id: id });
       return doc ? fromAccount(doc) : undefined;
@@ -38,11 +40,22 @@ export function createMongoAccountStore(db: Db): AccountStore {
       const filter = role === undefined ? {} : { roles: role };
       return (await accounts.find(filter).sort({ createdAt: 1, _id: 1 }).limit(limit).toArray()).map(fromAccount);
     },
+    async searchAccounts({ prefix, afterEmail = '', limit }) {
+      // Each $or branch is an index range (email_unique, by_name_key); only the matches are sorted.
+      const range = prefix === undefined ? undefined : { $gte: prefix, $lt: prefixRangeEnd(prefix) };
+      const filter = range ? { email: { $gt: afterEmail }, $or: [{ email: range }, { nameKey: range }] } : { email: { $gt: afterEmail } };
+      return (await accounts.find(filter).sort({ email: 1 }).limit(limit).toArray()).map(fromAccount);
+    },
+    async findActiveAccountWithRole(roles, exceptId) {
+      const doc = await accounts.findOne({ disabled: false, _id: { $ne: exceptId }, roles: { $in: [...roles] } });
+      return doc ? fromAccount(doc) : undefined;
+    },
     async updateAccountRolesById(id, roles, updatedAt) {
       return (await accounts.updateOne({ _id: id }, { $set: { roles, updatedAt } })).matchedCount === 1;
     },
     async updateAccountById(id, patch) {
-      const set = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+      const set = Object.fromEntries(Object.entries({ ...patch, ...(patch.name === undefined ? {} : { nameKey: accountNameKey(patch.name) }) })
+        .filter(([, value]) => value !== undefined));
       try {
         return (await accounts.updateOne({ _id: id }, { $set: set })).matchedCount === 1;
       } catch (error) {
@@ -67,6 +80,17 @@ export function createMongoApplicationStore(db: Db): ApplicationStore {
     },
     async listApplications(limit) {
       return (await applications.find().sort({ createdAt: 1, _id: 1 }).limit(limit).toArray()).map(fromApplication);
+    },
+    async searchApplications({ prefix, ownerId, isPendingApproval, afterClientId = '', limit }) {
+      // Each filter is an index range (_id, by_name_key, by_owner_client, pending_approval); only the matches are sorted.
+      const key = prefix && accountNameKey(prefix);
+      const filter: Filter<ApplicationDocument> = {
+        _id: { $gt: afterClientId },
+        ...(prefix && key ? { $or: [{ _id: { $gte: prefix, $lt: prefixRangeEnd(prefix) } }, { nameKey: { $gte: key, $lt: prefixRangeEnd(key) } }] } : {}),
+        ...(ownerId !== undefined ? { ownerId } : {}),
+        ...(isPendingApproval ? { pendingScope: { $gt: '' } } : {}),
+      };
+      return (await applications.find(filter).sort({ _id: 1 }).limit(limit).toArray()).map(fromApplication);
     },
     async replaceApplication(application, expectedVersion) {
       const { _id, ...doc } = toApplication({ ...application, version: expectedVersion + 1 });
@@ -122,23 +146,6 @@ export function createMongoKeyringStore(db: Db): KeyringStore {
         { $set: { sealed, updatedAt, version: expectedVersion + 1 } },
       );
       return result.matchedCount === 1;
-    },
-  };
-}
-
-export function createMongoAuditStore(db: Db): AuditStore {
-  const { audit } = collections(db);
-  return {
-    async appendAuditEvent({ id, ...rest }) {
-      await audit.insertOne({ _id: id, ...rest });
-    },
-    async listAuditEvents({ since, type, subject, limit }) {
-      const filter = {
-        ...(since ? { at: { $gte: since } } : {}),
-        ...(type ? { type } : {}),
-        ...(subject ? { subject } : {}),
-      };
-      return (await audit.find(filter).sort({ at: 1, _id: 1 }).limit(limit).toArray()).map(fromAudit);
     },
   };
 }

@@ -3,7 +3,9 @@ import type { DurableStores, StoreConnection } from '../contract.ts';
 import { collections } from './mongo-collections.ts';
 import { createMongoMfaStore } from './mongo-mfa.ts';
 import { createMongoArtifactStore } from './mongo-artifacts.ts';
-import { createMongoAccountStore, createMongoApplicationStore, createMongoAuditStore,
+import { createMongoAuditStore } from './mongo-audit.ts';
+import { createMongoAuthorizationStore } from './mongo-authorizations.ts';
+import { createMongoAccountStore, createMongoApplicationStore,
   createMongoKeyringStore } from './mongo-stores.ts';
 
 export interface MongoStores extends DurableStores {
@@ -25,6 +27,7 @@ export async function openMongo(uri: string, databaseName?: string): Promise<Mon
     applications: createMongoApplicationStore(db),
     keyrings: createMongoKeyringStore(db),
     audit: createMongoAuditStore(db),
+    authorizations: createMongoAuthorizationStore(db),
     mfa: createMongoMfaStore(db),
     revocations: {
       async appendRevocation(event) {

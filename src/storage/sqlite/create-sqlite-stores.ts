@@ -8,6 +8,7 @@ import { createSqliteAccountStore } from './sqlite-accounts.ts';
 import { createSqliteApplicationStore } from './sqlite-applications.ts';
 import { createSqliteKeyringStore } from './sqlite-keyrings.ts';
 import { createSqliteAuditStore } from './sqlite-audit.ts';
+import { createSqliteAuthorizationStore } from './sqlite-authorizations.ts';
 import { createSqliteMfaStore } from './sqlite-mfa.ts';
 import { createSqliteRevocationStore } from './sqlite-revocations.ts';
 import { createSqliteFailureCounterStore } from './sqlite-failure-counters.ts';
@@ -46,6 +47,7 @@ export function createSqliteStores(file: string): SqliteStores {
     applications: retryWhileLocked(createSqliteApplicationStore(db)),
     keyrings: retryWhileLocked(createSqliteKeyringStore(db)),
     audit: retryWhileLocked(createSqliteAuditStore(db)),
+    authorizations: retryWhileLocked(createSqliteAuthorizationStore(db)),
     mfa: retryWhileLocked(createSqliteMfaStore(db)),
     revocations: retryWhileLocked(createSqliteRevocationStore(db)),
     failureCounters: retryWhileLocked(createSqliteFailureCounterStore(db)),

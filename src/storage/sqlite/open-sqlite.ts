@@ -3,6 +3,11 @@ import { dirname } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { MODELS_KEPT_BY_HASHING_MIGRATION } from '../pre-hashing-artifacts.ts';
 import { isSqliteUnavailable } from '../store-unavailable.ts';
+import { accountNameKey, type AuditEventRecord } from '../contract.ts';
+import { linkLegacyRecord } from '../../audit/ledger-chain.ts';
+import { prepareLedgerInsert } from './sqlite-audit.ts';
+import { authorizationIndexSchema } from './sqlite-authorizations.ts';
+import { ACCOUNT_CLIENT_ID } from '../../oidc/constants.ts';
 
 // node:sqlite is loaded at call time so that importing this module costs nothing
 // (and so that test runners that do not know the prefix-only module can still load it).
@@ -116,8 +121,94 @@ CREATE TABLE failure_counters (
 CREATE INDEX failure_counters_expiry ON failure_counters (expires_at);
 `;
 
+// v7: the chained ledger (src/audit/ledger-chain.ts). seq is the rowid, assigned when a record is
+// linked; permissions get rows of their own, so that "who obtained calls:read" is an index range.
+// The records written before are linked in their order, with no user agent, request id or permissions.
+const LEDGER_TABLES = `
+CREATE TABLE audit_ledger (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  actor_kind TEXT NOT NULL,
+  actor_id TEXT,
+  subject TEXT,
+  client_id TEXT,
+  ip TEXT,
+  user_agent TEXT,
+  request_id TEXT,
+  outcome TEXT NOT NULL,
+  permissions TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_ledger_at ON audit_ledger (at);
+CREATE INDEX audit_ledger_actor ON audit_ledger (actor_id, seq);
+CREATE INDEX audit_ledger_subject ON audit_ledger (subject, seq);
+CREATE INDEX audit_ledger_client ON audit_ledger (client_id, seq);
+CREATE INDEX audit_ledger_type ON audit_ledger (type, seq);
+CREATE INDEX audit_ledger_outcome ON audit_ledger (outcome, seq);
+CREATE TABLE audit_ledger_permissions (
+  permission TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (permission, seq)
+) WITHOUT ROWID;
+`;
+
+function schemaV7(db: DatabaseSync): void {
+  db.exec(LEDGER_TABLES);
+  const insert = prepareLedgerInsert(db);
+  let head: AuditEventRecord | undefined;
+  for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate() as Iterable<Record<string, string | number | null>>) {
+    head = linkLegacyRecord({
+      id: String(row.id), at: new Date(Number(row.at)), type: String(row.type),
+      actor: { kind: row.actor_kind as AuditEventRecord['actor']['kind'], id: row.actor_id as string | null },
+      subject: row.subject as string | null, clientId: row.client_id as string | null, ip: row.ip as string | null,
+      userAgent: null, requestId: null, outcome: row.outcome as AuditEventRecord['outcome'], permissions: [],
+      details: JSON.parse(String(row.details)) as Record<string, unknown>,
+    }, head);
+    insert(head);
+  }
+  db.exec('DROP TABLE audit_events');
+}
+
+// v8: the admin console searches accounts by name as well as email (src/accounts/admin-users.ts): a
+// lower-cased copy of the name (contract.ts accountNameKey, JavaScript's case mapping, so it is filled
+// here row by row rather than by SQLite's ASCII-only lower()) with an index for prefix ranges.
+function schemaV8(db: DatabaseSync): void {
+  db.exec("ALTER TABLE accounts ADD COLUMN name_key TEXT NOT NULL DEFAULT ''");
+  const fill = db.prepare('UPDATE accounts SET name_key = ? WHERE id = ?');
+  for (const row of db.prepare('SELECT id, name FROM accounts').all() as { id: string; name: string }[]) {
+    fill.run(accountNameKey(row.name), row.id);
+  }
+  db.exec('CREATE INDEX accounts_name_key ON accounts (name_key)');
+}
+
+// v10: the authorization index of the admin console (src/storage/sqlite/sqlite-authorizations.ts), filled from the grants stored before.
+const SCHEMA_V10 = authorizationIndexSchema(ACCOUNT_CLIENT_ID);
+
+// v9: the admin console lists applications by client id and searches them by name (the same
+// folded key as account names, filled row by row) and by "waiting for approval": columns beside
+// the JSON record, each with an index; an owner's applications in client id order.
+function schemaV9(db: DatabaseSync): void {
+  db.exec(`ALTER TABLE applications ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE applications ADD COLUMN pending_scope TEXT NOT NULL DEFAULT '';
+    UPDATE applications SET pending_scope = coalesce(json_extract(data, '$.pendingScope'), '');`);
+  const fill = db.prepare('UPDATE applications SET name_key = ? WHERE client_id = ?');
+  for (const row of db.prepare("SELECT client_id, json_extract(data, '$.name') AS name FROM applications").all() as
+    { client_id: string; name: string }[]) {
+    fill.run(accountNameKey(row.name), row.client_id);
+  }
+  db.exec(`CREATE INDEX applications_name_key ON applications (name_key);
+    CREATE INDEX applications_pending ON applications (client_id) WHERE pending_scope <> '';
+    DROP INDEX applications_owner;
+    CREATE INDEX applications_owner ON applications (owner_id, client_id) WHERE owner_id IS NOT NULL;`);
+}
+
 /** In order; index i brings user_version i to i + 1. Exported so tests can build an older file. */
-export const MIGRATIONS = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+export const MIGRATIONS: (string | ((db: DatabaseSync) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+  schemaV7, schemaV8, schemaV9, SCHEMA_V10];
 
 /** How long a write may wait for another connection's write lock before it is refused. */
 export const LOCK_WAIT_MS = 5000;
@@ -150,7 +241,9 @@ function migrate(db: DatabaseSync): void {
   try {
     const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
     for (let version = row.user_version; version < MIGRATIONS.length; version += 1) {
-      db.exec(MIGRATIONS[version]!);
+      const step = MIGRATIONS[version]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.exec(`PRAGMA user_version = ${version + 1}`);
     }
     db.exec('COMMIT');
