@@ -9,7 +9,7 @@ import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { startRevocationAwareApi, type ExampleApi } from '../helpers/example-api.ts';
-import { launchBrowser, screenshotBothLanguages, SCREENSHOT_DIR } from '../helpers/browser.ts';
+import { capture, launchBrowser, screenshotBothLanguages, SCREENSHOT_DIR } from '../helpers/browser.ts';
 
 const browser: Browser | undefined = await launchBrowser();
 const EMAIL = 'dev.li@example.test';
@@ -71,7 +71,7 @@ describeBrowser('developer settings in a real browser', () => {
     const clientId = (await page.textContent('[data-client-id]'))!.trim();
     const firstKey = (await page.textContent('[data-client-secret]'))!.trim();
     expect(firstKey).toMatch(/^tkm_sk_[A-Za-z0-9_-]{43}$/);
-    await page.screenshot({ path: `${SCREENSHOT_DIR}31-new-key-en.png`, fullPage: true });
+    await capture(page, `${SCREENSHOT_DIR}31-new-key-en.png`);
 
     const first = await tokenWith(clientId, firstKey);
     expect((await sendMessage(first.access_token)).status).toBe(201);
@@ -89,7 +89,7 @@ describeBrowser('developer settings in a real browser', () => {
     const secondKey = (await page.textContent('[data-client-secret]'))!.trim();
     expect(secondKey).not.toBe(firstKey);
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
-    await page.screenshot({ path: `${SCREENSHOT_DIR}31-new-key-zh-CN.png`, fullPage: true });
+    await capture(page, `${SCREENSHOT_DIR}31-new-key-zh-CN.png`);
     expect((await tokenAnswer(clientId, firstKey)).status).toBe(200);
     const second = await tokenWith(clientId, secondKey);
 

@@ -8,7 +8,7 @@ import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { lastMailTo } from '../helpers/outbox.ts';
-import { launchBrowser, screenshotBothLanguages, SCREENSHOT_DIR } from '../helpers/browser.ts';
+import { capture, launchBrowser, screenshotBothLanguages, SCREENSHOT_DIR } from '../helpers/browser.ts';
 import { codeAt } from '../helpers/mfa-flow.ts';
 
 const REDIRECT_URI = 'http://localhost/callback';
@@ -183,7 +183,7 @@ describeBrowser('in a real browser', () => {
     await page.click('button[type="submit"]');
     await seeHeading(page, 'Your recovery codes');
     expect(await page.locator('[data-recovery-code]').count()).toBe(10);
-    await page.screenshot({ path: `${SCREENSHOT_DIR}13-recovery-codes-en.png`, fullPage: true });
+    await capture(page, `${SCREENSHOT_DIR}13-recovery-codes-en.png`);
     await context.close();
 
     const second = await newContext();

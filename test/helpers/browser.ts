@@ -21,19 +21,35 @@ export async function launchBrowser(): Promise<Browser | undefined> {
 }
 
 /**
+ * A full-page screenshot. Chromium on a loaded machine sometimes answers "Unable to capture
+ * screenshot" while it is busy compositing: tried again a few times before that counts.
+ */
+export async function capture(page: Page, path: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.screenshot({ path, fullPage: true });
+      return;
+    } catch (error) {
+      if (attempt === 3 || !String((error as Error).message).includes('Unable to capture screenshot')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
+/**
  * Saves a screenshot of the page as it is, and of the same page in the other language (through
  * the page's own language switch, in a second tab), so a person can look at both.
  */
 export async function screenshotBothLanguages(context: BrowserContext, page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const lang = (await page.getAttribute('html', 'lang')) ?? 'en';
-  await page.screenshot({ path: `${SCREENSHOT_DIR}${name}-${lang}.png`, fullPage: true });
+  await capture(page, `${SCREENSHOT_DIR}${name}-${lang}.png`);
   const href = await page.getAttribute('[data-action="switch-language"]', 'href');
   if (!href) return;
   const other = await context.newPage();
   await other.goto(new URL(href, page.url()).href);
   const otherLang = (await other.getAttribute('html', 'lang')) ?? 'other';
-  await other.screenshot({ path: `${SCREENSHOT_DIR}${name}-${otherLang}.png`, fullPage: true });
+  await capture(other, `${SCREENSHOT_DIR}${name}-${otherLang}.png`);
   await other.close();
   // The switch remembers the choice in a cookie: put the person's language back.
   await context.addCookies([{ name: 'tokenim_lang', value: lang, url: new URL(page.url()).origin }]);
