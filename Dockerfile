@@ -1,19 +1,23 @@
-# TokenIM Auth: Node 24 runs the TypeScript sources directly (type stripping), so there is no build stage.
-FROM node:24-bookworm-slim
+# TokenIM Auth. Node 24 runs the TypeScript sources directly (type stripping): the first stage only
+# installs the production dependencies, the second carries them and the sources, nothing else.
+FROM node:24-bookworm-slim AS dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/data
-
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-
+COPY --from=dependencies /app/node_modules ./node_modules
+COPY package.json ./
 COPY config ./config
 COPY views ./views
 COPY bin ./bin
 COPY src ./src
 
+# Not root: the image's `node` user owns only the data directory.
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

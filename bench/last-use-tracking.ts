@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
 import { cli, spawnServer } from '../test/helpers/spawn-server.ts';
 import { makeTempDir } from '../test/helpers/temp-dir.ts';
+import { raiseTokenRateLimit } from './support/servers.ts';
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '8' }, connections: { type: 'string', default: '20' }, rounds: { type: 'string', default: '2' } } });
@@ -16,6 +17,7 @@ async function start(trackLastUse: boolean) {
   const dir = makeTempDir(`bench-last-use-${trackLastUse}`);
   const env = { DATA_DIR: dir.path, TRACK_SECRET_LAST_USE: String(trackLastUse) };
   const service = await cli(env, 'clients', 'create', '--name', 'Bench', '--type', 'service', '--scope', 'message:send');
+  await raiseTokenRateLimit(env, String(service.client_id));
   const server = await spawnServer(env);
   const auth = Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64');
   const run = async (seconds: number) => {

@@ -8,6 +8,7 @@ import type { AccountFlowDeps } from './accounts/account-flows.ts';
 import { errorHandler } from './http/koa-errors.ts';
 import { requestContext } from './shared/request-context.ts';
 import { providerPageSecurity, securityHeaders } from './http/koa-security-headers.ts';
+import { protocolEndpoints } from './http/koa-protocol-endpoints.ts';
 import { postAsGet } from './http/koa-post-as-get.ts';
 import { signOutRevocations } from './http/koa-sign-out-revocations.ts';
 import type { RevocationPublisher } from './revocation/revocation-events.ts';
@@ -22,6 +23,10 @@ import { createAdminRoutes } from './http/admin-routes.ts';
 import { ADMIN_AREAS } from './http/admin-areas.ts';
 import type { ApplicationDeps } from './applications/create-application.ts';
 import { createRevocationRoutes, type RevocationRouteDeps } from './http/revocation-routes.ts';
+import { observeRequests } from './http/koa-observe-requests.ts';
+import { createMetricsRoutes } from './metrics/metrics-endpoint.ts';
+import type { MetricsAccess } from './metrics/metrics-access.ts';
+import { collectInstanceMetrics } from './metrics/instance-metrics.ts';
 
 export interface AppDeps extends InteractionDeps {
   provider: Provider;
@@ -38,6 +43,8 @@ export interface AppDeps extends InteractionDeps {
   applicationDeps: ApplicationDeps;
   ledger: AuditStore;
   authorizations: AuthorizationStore;
+  /** Who may read /metrics on this port; undefined when METRICS_PORT serves them elsewhere. */
+  metricsAccess: MetricsAccess | undefined;
 }
 
 /** Koa composition only: middleware order, routes, the provider mounted last. No I/O here. */
@@ -47,10 +54,19 @@ export function createApp(deps: AppDeps): Koa {
   // Must equal the provider's cookies.keys: the interaction cookies are set through this app.
   app.keys = deps.cookieKeys;
   app.silent = true;
+  const provider = mount(deps.provider);
+  const errors = errorHandler(deps.renderer, deps.logger);
 
+  // Every request: its id (X-Request-Id, the ledger's requestId) first.
   app.use(requestContext(deps.trustProxy));
+  app.use(observeRequests(deps.logger));
+  if (deps.metricsAccess) app.use(createMetricsRoutes(deps.metricsAccess, collectInstanceMetrics, deps.logger).routes());
+  // The protocol endpoints (token, introspection, revocation, UserInfo, JWKS, discovery, PAR): straight
+  // to the provider with their few headers set statically; the page stack below is not theirs.
+  app.use(protocolEndpoints(deps.provider, (ctx, next) => errors(ctx, () => provider(ctx, next))));
+  // Pages and the front channel (/auth, /session/end, interactions): helmet, errors, languages, CSRF in the routes.
   app.use(securityHeaders());
-  app.use(errorHandler(deps.renderer, deps.logger));
+  app.use(errors);
   app.use(async (ctx, next) => {
     ctx.state.locale = deps.renderer.localeOf(ctx);
     await next();
@@ -75,6 +91,6 @@ export function createApp(deps: AppDeps): Koa {
   app.use(postAsGet());
   app.use(signOutRevocations(deps.provider, deps.revocations));
   app.use(providerPageSecurity());
-  app.use(mount(deps.provider));
+  app.use(provider);
   return app;
 }

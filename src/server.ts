@@ -5,13 +5,12 @@ import type { Config } from './config/schema.ts';
 import type { Logger } from './shared/logger.ts';
 import { buildServices, type Services } from './services.ts';
 import { closeConnections } from './storage/open-stores.ts';
-import { deleteExpiredSqliteArtifacts } from './storage/sqlite/sqlite-artifacts.ts';
-import { deleteExpiredSqliteAuthorizations } from './storage/sqlite/sqlite-authorizations.ts';
-import { deleteOldSqliteRevocations } from './storage/sqlite/sqlite-revocations.ts';
-import { deleteExpiredSqliteFailureCounts } from './storage/sqlite/sqlite-failure-counters.ts';
-import { isSqliteUnavailable } from './storage/store-unavailable.ts';
 import { join } from 'node:path';
 import { createProvider } from './oidc/create-provider.ts';
+import { cacheClients } from './oidc/client-cache.ts';
+import { replaceSigningKeys } from './oidc/provider-signing-keys.ts';
+import { watchKeyring } from './keys/watch-keyring.ts';
+import { retiredKeyRetentionSeconds } from './keys/key-timeline.ts';
 import { ACCOUNT_CLIENT_ID } from './oidc/constants.ts';
 import { createAccountSessions } from './oidc/account-sessions.ts';
 import type { AdapterStores } from './oidc/adapter.ts';
@@ -25,10 +24,16 @@ import { createMfaLimits } from './mfa/mfa-limits.ts';
 import { createRenderer } from './http/render.ts';
 import type { Readiness } from './http/ops-routes.ts';
 import { createApp } from './app.ts';
+import { trackConnections } from './http/graceful-close.ts';
 import { createSecretUseTracker, LAST_USE_FLUSH_INTERVAL_MS } from './applications/secret-use-tracker.ts';
 import { trackGrantUse } from './oidc/authorization-index.ts';
 import { createTokenIssuanceLedger } from './audit/token-issuance.ts';
-import { notifyExpiringSecrets } from './applications/notify-expiring-secrets.ts';
+import { startInstanceJobs } from './instance-jobs.ts';
+import cluster from 'node:cluster';
+import { installProcessMetrics, collectInstanceMetrics } from './metrics/instance-metrics.ts';
+import { countTokensIssued } from './metrics/provider-metrics.ts';
+import { metricsAccess } from './metrics/metrics-access.ts';
+import { startMetricsServer } from './metrics/metrics-endpoint.ts';
 
 export interface RunningServer {
   url: string;
@@ -43,15 +48,24 @@ export interface RunningServer {
   flushLastUse(): Promise<void>;
 }
 
-const CLEANUP_INTERVAL_MS = 10 * 60_000;
-/** The expiry-warning job runs hourly on every instance; its compare-and-set keeps each mail single. */
-const EXPIRY_NOTICE_INTERVAL_MS = 60 * 60_000;
+export interface ServerOptions {
+  host?: string;
+  /**
+   * Whether this process runs the once-per-instance jobs (src/instance-jobs.ts): yes alone (the
+   * default), no as a cluster worker, whose primary runs them (src/cluster/primary.ts).
+   */
+  runsInstanceJobs?: boolean;
+}
 
-export async function startServer(config: Config, logger: Logger, options: { host?: string } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  installProcessMetrics();
   const services = await buildServices(config);
   const { stores } = services;
   try {
-    const keyring = await services.keyrings.load();
+    // Signing keys follow `keys rotate` without a restart; the cookie keys stay those read now.
+    const keys = await watchKeyring({ keyrings: services.keyrings, pollIntervalMs: config.keys.pollIntervalSeconds * 1000,
+      retentionMs: retiredKeyRetentionSeconds(config) * 1000,
+      onError: (error) => logger.warn({ err: error }, 'signing keys not updated; the ones in use stay until the next round') });
     const renderer = createRenderer();
     const mailQueue = createMailQueue(
       createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger }), logger);
@@ -61,6 +75,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       oidcScopes: services.catalog.oidcScopes, artifactIdKey: services.artifactIdKey,
       onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
       ownerScopes: async (ownerId) => ownerScopeCeiling(services.catalog, await stores.durable.accounts.findAccountById(ownerId)),
+      refreshTokenReuse: { intervalSeconds: config.refreshTokens.reuseIntervalSeconds },
     };
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
@@ -75,12 +90,20 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     };
     const secretUse = config.clients.trackLastUse ? createSecretUseTracker(stores.durable.applications) : undefined;
     const provider = createProvider({
-      config, catalog: services.catalog, keyring, renderer, adapterStores, accounts: stores.durable.accounts,
+      config, catalog: services.catalog, signingKeys: keys.published.keys, cookieKeys: keys.cookieKeys,
+      renderer, adapterStores, accounts: stores.durable.accounts,
       applications: stores.durable.applications, audit: services.audit,
       secretHashKey: services.secretHashKey, secretUse, secondFactor, revocations: services.revocations,
+      tokenRate: services.applicationDeps,
     });
     provider.on('server_error', (_ctx: unknown, error: Error) => logger.error({ err: error }, 'provider server_error'));
+    const clientCache = cacheClients(provider, stores.clientChanges);
+    keys.start((published) => {
+      replaceSigningKeys(provider, published.keys);
+      logger.info({ signingKids: published.signingKids, publishedKids: published.keys.map((k) => k.kid) }, 'signing keys changed');
+    });
     const grantUse = trackGrantUse(provider, stores.durable.authorizations);
+    countTokensIssued(provider);
     // JWT access tokens are `issued`, opaque ones `saved`: either way one count.
     const tokenIssuance = createTokenIssuanceLedger(services.audit);
     provider.on('client_credentials.issued', (token) => tokenIssuance.noteIssued(token));
@@ -88,7 +111,7 @@ export async function startServer(config: Config, logger: Logger, options: { hos
     const readiness: Readiness = { isAcceptingTraffic: true };
     const failureCounters = { redis: stores.redis, store: stores.failureCounters, keyPrefix: config.redisKeyPrefix };
     const app = createApp({
-      provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keyring.cookie,
+      provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keys.cookieKeys,
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
       throttle: createLoginThrottle(config.loginThrottle, failureCounters),
       flows, issuer: config.issuer, secondFactor, grants: flows.sessions, revocations: services.revocations,
@@ -96,30 +119,27 @@ export async function startServer(config: Config, logger: Logger, options: { hos
         secretHashKey: services.secretHashKey, renderer },
       mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),
       applicationDeps: services.applicationDeps, ledger: stores.durable.audit, authorizations: stores.durable.authorizations,
+      metricsAccess: config.metrics.port === null ? metricsAccess(config) : undefined,
     });
 
-    const server = createServer(app.callback());
-    // Slow or oversized requests are cut off early (Hydra uses a 5 s read-header timeout).
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    // Slow or oversized requests are cut off early (Hydra uses a 5 s read-header timeout): 408 after
+    // the timeouts, checked every second (Node checks every 30 s by default, which would let a slow
+    // client hold a connection four times longer than configured); headers over 16 KiB get 431.
+    const server = createServer({ connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs) }, app.callback());
+    server.headersTimeout = config.http.headersTimeoutMs;
+    server.requestTimeout = config.http.requestTimeoutMs;
     server.keepAliveTimeout = 5_000;
+    const stopServing = trackConnections(server);
     server.listen(config.port, options.host);
     await once(server, 'listening');
-
-    const cleanup = stores.sqlite
-      ? setInterval(() => {
-        try {
-          deleteExpiredSqliteArtifacts(stores.sqlite!);
-          deleteExpiredSqliteAuthorizations(stores.sqlite!);
-          deleteOldSqliteRevocations(stores.sqlite!, new Date(Date.now() - 86_400_000));
-          deleteExpiredSqliteFailureCounts(stores.sqlite!);
-        } catch (error) {
-          // Another process held the write lock (writes do not wait inside SQLite): the next round catches up.
-          if (!isSqliteUnavailable(error)) throw error;
-          logger.warn({ err: error }, 'SQLite cleanup skipped: the file is locked');
-        }
-      }, CLEANUP_INTERVAL_MS).unref()
+    // METRICS_PORT: served here in a single process; in a cluster the primary serves it (installMetricsAggregator).
+    const metricsServer = config.metrics.port !== null && !cluster.isWorker
+      ? await startMetricsServer({ port: config.metrics.port, host: options.host, access: metricsAccess(config),
+        collect: collectInstanceMetrics, logger })
       : undefined;
+
+    const instanceJobs = options.runsInstanceJobs === false ? undefined : startInstanceJobs({ config, logger, sqlite: stores.sqlite,
+      applications: stores.durable.applications, accounts: stores.durable.accounts, mail: flows.mail });
 
     // What is counted in memory reaches the store once a minute and at shutdown (`all`: the current minute too).
     const flushCounts = async (all = false) => {
@@ -128,13 +148,6 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       await tokenIssuance.flush(all).catch((error: unknown) => logger.warn({ err: error }, 'token issuance not recorded; retried next minute'));
     };
     const lastUseFlush = setInterval(() => void flushCounts(), LAST_USE_FLUSH_INTERVAL_MS).unref();
-    const expiryNotices = config.clients.notifyExpiringSecrets
-      ? setInterval(() => {
-        notifyExpiringSecrets({ applications: stores.durable.applications, accounts: stores.durable.accounts, mail: flows.mail,
-          developersUrl: `${config.issuer}/developers` })
-          .catch((error: unknown) => logger.warn({ err: error }, 'expiring API key notices failed; retried next hour'));
-      }, EXPIRY_NOTICE_INTERVAL_MS).unref()
-      : undefined;
 
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -143,21 +156,17 @@ export async function startServer(config: Config, logger: Logger, options: { hos
       stopping ??= (async () => {
         readiness.isAcceptingTraffic = false;
         const graceEnds = Date.now() + config.shutdownGraceSeconds * 1000;
-        clearInterval(cleanup);
+        instanceJobs?.stop();
         clearInterval(lastUseFlush);
-        clearInterval(expiryNotices);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const deadline = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
-        // Connections that finish their in-flight request become idle: close them as they do.
-        const idleSweep = setInterval(() => server.closeIdleConnections(), 100).unref();
-        await closed;
-        clearTimeout(deadline);
-        clearInterval(idleSweep);
+        keys.stop();
+        metricsServer?.close();
+        metricsServer?.closeAllConnections();
+        await stopServing(config.shutdownGraceSeconds * 1000);
         // The last requests' mail still goes out, within what is left of the same grace period (at
         // least a second); the queue logs what it could not deliver.
         await flushCounts(true);
         await mailQueue.drain(Math.max(1000, graceEnds - Date.now()));
+        clientCache.close();
         await closeConnections(stores.connections);
       })();
       return stopping;

@@ -9,7 +9,9 @@ import { buildPermissionCatalog, type PermissionCatalog } from './permissions/ca
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import type { AccountDeps } from './accounts/create-account.ts';
 import type { ApplicationDeps } from './applications/create-application.ts';
+import type { SecretHashKey } from './applications/client-secret.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation/revocation-events.ts';
+import { createMemoryCounterStore } from './storage/memory-counters.ts';
 
 export interface Services {
   config: Config;
@@ -17,7 +19,7 @@ export interface Services {
   catalog: PermissionCatalog;
   audit: AuditLog;
   keyrings: KeyringService;
-  secretHashKey: Buffer;
+  secretHashKey: SecretHashKey;
   /** Seals TOTP secrets; keys recovery-code hashes. Both derived from SECRET_KEY. */
   totpKey: Buffer;
   recoveryKey: Buffer;
@@ -45,7 +47,8 @@ export async function buildServices(config: Config): Promise<Services> {
   const secretKey = resolveSecretKey(config.secretKey, config.dataDir);
   const stores = await openStores(config);
   const audit = createAuditLog(stores.durable.audit);
-  const secretHashKey = deriveKey(secretKey, 'client-secret');
+  // A KeyObject, made once (client-secret.ts SecretHashKey).
+  const secretHashKey = createSecretKey(deriveKey(secretKey, 'client-secret'));
   const revocations = createRevocationPublisher(stores.durable.revocations, stores.redis, config.redisKeyPrefix);
   const accountDeps: AccountDeps = {
     accounts: stores.durable.accounts, audit, catalog, passwordMinLength: config.passwords.minLength, revocations,
@@ -74,6 +77,7 @@ export async function buildServices(config: Config): Promise<Services> {
       maxSecretLifetimeSeconds: config.clients.maxSecretLifetimeSeconds,
       revocations,
       sensitiveScopes: config.permissions.sensitiveScopes,
+      tokenRateLimits: { counters: stores.sharedCounters ?? createMemoryCounterStore(), defaults: config.rateLimits.tokenPerMinute },
     },
   };
 }

@@ -3,6 +3,7 @@ import { accountActor, type AuditLog } from '../audit/audit-log.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import type { AccountDeps } from './create-account.ts';
 import { authenticate } from './authenticate.ts';
+import { signIns } from '../metrics/instruments.ts';
 
 export interface SignInDeps {
   accounts: AccountDeps['accounts'];
@@ -22,9 +23,20 @@ export type PasswordSignIn =
 /**
  * The password step of a sign-in: throttled before the password is even checked (RFC 6585 §4,
  * NIST SP 800-63B §5.2.2), then checked, then recorded in the ledger — naming the account when the
- * email has one, so a review sees the attempts against each account (ASVS 5 16.3.1).
+ * email has one, so a review sees the attempts against each account (ASVS 5 16.3.1). Each outcome
+ * is counted on /metrics.
  */
 export async function signInWithPassword(
+  deps: SignInDeps,
+  input: { email: string; password: string },
+  context: { ip: string | null; clientId: string },
+): Promise<PasswordSignIn> {
+  const result = await checkPassword(deps, input, context);
+  signIns.inc({ outcome: result.outcome });
+  return result;
+}
+
+async function checkPassword(
   deps: SignInDeps,
   input: { email: string; password: string },
   context: { ip: string | null; clientId: string },

@@ -1,5 +1,6 @@
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { ApplicationRecord, ClientSecretRecord } from '../storage/contract.ts';
-import { clientSecretMatches } from './client-secret.ts';
+import { hashClientSecret, hashesEqual, type SecretHashKey } from './client-secret.ts';
 import { isApplicationUsable } from './find-live-application.ts';
 import { EXPIRY_NOTICE_DAYS } from './notify-expiring-secrets.ts';
 
@@ -62,19 +63,26 @@ export type SecretCheck =
   | { ok: false; reason: 'disabled' }
   | { ok: false; reason: 'no_match' };
 
+type SecretHolder = Pick<ApplicationRecord, 'secrets' | 'revokedAt' | 'disabledAt'>;
+
 /**
  * The one decision on a presented client secret, for the token endpoint, introspection and
  * revocation client authentication (src/oidc/client-auth.ts) and GET /revocations alike.
  */
-export function checkClientSecret(
-  secretHashKey: Buffer,
-  application: Pick<ApplicationRecord, 'secrets' | 'revokedAt' | 'disabledAt'>,
-  presented: string,
-  now: Date,
-): SecretCheck {
+export function checkClientSecret(secretHashKey: SecretHashKey, application: SecretHolder, presented: string, now: Date): SecretCheck {
+  return decideSecret(application, findMatchingSecret(secretHashKey, application.secrets, presented), now);
+}
+
+/** The key the presented secret is, if any: its keyed hash, made once, against every stored one. */
+function findMatchingSecret(secretHashKey: SecretHashKey, secrets: readonly ClientSecretRecord[], presented: string) {
+  const presentedHash = hashClientSecret(secretHashKey, presented);
   // Every hash is compared (no early exit): timing does not tell which key matched.
-  const matches = application.secrets.map((s) => clientSecretMatches(secretHashKey, presented, s.hash));
-  const secret = application.secrets[matches.indexOf(true)];
+  const matches = secrets.map((s) => hashesEqual(presentedHash, s.hash));
+  return secrets[matches.indexOf(true)];
+}
+
+/** What the rules of expiry, grace and revocation say of `secret` (the presented one's key, if any) now. */
+function decideSecret(application: SecretHolder, secret: ClientSecretRecord | undefined, now: Date): SecretCheck {
   if (!secret) return { ok: false, reason: 'no_match' };
   if (!isApplicationUsable(application)) return { ok: false, reason: 'disabled' };
   if (isSecretLive(secret, now)) return { ok: true, secretId: secret.id };
@@ -85,4 +93,27 @@ export function checkClientSecret(
   }
   // Ended by a rotation (grace over, or the old key revoked at once): point to the newest key.
   return { ok: false, reason: 'replaced', secretId: secret.id, at: secret.replacedAt };
+}
+
+/**
+ * checkClientSecret for the token endpoint, which sees the same key again and again: the SHA-256
+ * of the last secret that was accepted for `version` (an object that stands for one version of an
+ * application's keys, such as the provider's Client: src/oidc/client-cache.ts makes a new one when
+ * the application changes) is remembered, so that the same secret is recognised by one plain hash
+ * instead of the keyed one. The rules of decideSecret apply to it on every call all the same.
+ * Only an accepted key's digest is kept, one per version; a 256-bit random secret's SHA-256 gives
+ * away no more than the keyed hash the database holds.
+ */
+export function createRememberingSecretCheck(secretHashKey: SecretHashKey) {
+  const accepted = new WeakMap<object, { digest: Buffer; secretId: string }>();
+  return (version: object, application: SecretHolder, presented: string, now: Date): SecretCheck => {
+    const digest = hash('sha256', presented, 'buffer');
+    const known = accepted.get(version);
+    const secret = known && timingSafeEqual(known.digest, digest)
+      ? application.secrets.find((s) => s.id === known.secretId)
+      : findMatchingSecret(secretHashKey, application.secrets, presented);
+    const check = decideSecret(application, secret, now);
+    if (check.ok) accepted.set(version, { digest, secretId: check.secretId });
+    return check;
+  };
 }

@@ -9,6 +9,8 @@ export const RESOURCE_SERVER = 'urn:tokenim:resource_server';
 export const FIRST_PARTY = 'urn:tokenim:first_party';
 /** The TokenIM API permissions the client may ask for (the provider's `scope` holds OIDC scopes only). */
 export const API_SCOPES = 'urn:tokenim:api_scopes';
+/** What the token endpoint's rate limit needs (src/applications/token-rate-limit.ts): type and own limit. */
+export const RATE_LIMIT = 'urn:tokenim:token_rate_limit';
 
 const GRANT_TYPES = {
   service: ['client_credentials'],
@@ -68,5 +70,6 @@ export function toClientMetadata(
         }),
     [RESOURCE_SERVER]: application.isResourceServer,
     [FIRST_PARTY]: application.isFirstParty,
+    [RATE_LIMIT]: { type: application.type, perMinute: application.tokenRateLimitPerMinute },
   };
 }

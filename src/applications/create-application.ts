@@ -8,6 +8,7 @@ import { generateClientId } from './client-secret.ts';
 import { issueSecret, type SecretLifetimeDeps, type SecretRequest } from './issue-secret.ts';
 import { checkApplicationName, checkApplicationScope, checkPostLogoutRedirectUris, checkRedirectUris,
   parseApplicationType } from './application-rules.ts';
+import type { TokenRateLimits } from './token-rate-limit.ts';
 
 export interface ApplicationDeps extends SecretLifetimeDeps {
   applications: ApplicationStore;
@@ -17,6 +18,8 @@ export interface ApplicationDeps extends SecretLifetimeDeps {
   revocations: RevocationPublisher;
   /** API permissions that wait for an administrator when asked for on /developers (config permissions.sensitiveScopes). */
   sensitiveScopes: readonly string[];
+  /** The token endpoint's per-application limits and their shared counters (token-rate-limit.ts). */
+  tokenRateLimits: TokenRateLimits;
 }
 
 export interface NewApplication {
@@ -90,6 +93,7 @@ export async function registerApplication(
     revokedAt: null,
     disabledAt: null,
     refusedScope: '',
+    tokenRateLimitPerMinute: null,
     createdAt: now,
     updatedAt: now,
     version: 1,

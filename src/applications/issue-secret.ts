@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientSecretRecord } from '../storage/contract.ts';
 import { AppError } from '../shared/app-error.ts';
-import { generateClientSecret, hashClientSecret, secretHint } from './client-secret.ts';
+import { generateClientSecret, hashClientSecret, secretHint, type SecretHashKey } from './client-secret.ts';
 
 export interface SecretLifetimeDeps {
   /** Key of the keyed hash of client secrets (derived from SECRET_KEY). */
-  secretHashKey: Buffer;
+  secretHashKey: SecretHashKey;
   /** The default lifetime of a key made from the command line; 0: none of its own (the maximum applies). */
   secretLifetimeSeconds: number;
   /** The default lifetime of a key made on /developers (90 days unless configured). */

@@ -18,6 +18,8 @@ export const AUDIT_EVENT_TYPES = [
   'client.secret_created', 'client.secret_rotated', 'client.secret_revoked', 'client.secret_expired',
   // Tokens by client credentials, one event per client per minute (src/audit/token-issuance.ts).
   'token.issued',
+  // A client over its token rate limit: once per client per minute (src/applications/token-rate-limit.ts).
+  'client.throttled',
   // The server and the ledger itself.
   'keys.rotated', 'ledger.purged',
 ] as const;

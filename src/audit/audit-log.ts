@@ -3,6 +3,7 @@ import type { AuditEventRecord, AuditStore } from '../storage/contract.ts';
 import { currentRequest } from '../shared/request-context.ts';
 import type { AuditEventType } from './audit-events.ts';
 import { linkRecord } from './ledger-chain.ts';
+import { ledgerAppends } from '../metrics/instruments.ts';
 
 /**
  * What a domain function says happened. The request it came from (ip, user agent, request id)
@@ -47,7 +48,9 @@ export function createAuditLog(store: AuditStore, now: () => Date = () => new Da
         // As JSON stores it: the hash is computed over what every store reads back.
         details: JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>,
       };
-      return store.appendAuditEvent((head) => linkRecord(fields, head));
+      const record = await store.appendAuditEvent((head) => linkRecord(fields, head));
+      ledgerAppends.inc({ type: record.type });
+      return record;
     },
   };
 }

@@ -6,6 +6,8 @@ import { revokeClientSecret } from '../applications/revoke-client-secret.ts';
 import { revokeApplication } from '../applications/revoke-application.ts';
 import { setApplicationScope } from '../applications/set-application-scope.ts';
 import { approveApplicationScopes } from '../applications/approve-application-scopes.ts';
+import { MAX_TOKEN_RATE_LIMIT, setApplicationRateLimit } from '../applications/set-application-rate-limit.ts';
+import { tokenRateLimitOf } from '../applications/token-rate-limit.ts';
 import { APPLICATION_TYPES } from '../applications/application-rules.ts';
 import { secretEndsAt, secretStatus } from '../applications/check-client-secret.ts';
 import { normalizeEmail } from '../accounts/account-rules.ts';
@@ -33,6 +35,9 @@ async function describeApplications(services: Services, applications: Applicatio
     redirect_uris: a.redirectUris, post_logout_redirect_uris: a.postLogoutRedirectUris,
     owner: a.ownerId === null ? null : owners.get(a.ownerId) ?? null,
     resource_server: a.isResourceServer, first_party: a.isFirstParty,
+    // The limit in force (0: none), and whether it is the application's own or its type's default.
+    token_rate_limit_per_minute: tokenRateLimitOf(a, services.applicationDeps.tokenRateLimits.defaults),
+    token_rate_limit_source: a.tokenRateLimitPerMinute === null ? 'type_default' : 'application',
     secrets: a.secrets.map((s) => ({
       id: s.id, hint: s.hint, status: secretStatus(a, s, now), created_at: isoDate(s.createdAt), expires_at: isoDate(s.expiresAt),
       replaced_at: isoDate(s.replacedAt), valid_until: isoDate(secretEndsAt(s)), revoked_at: isoDate(s.revokedAt),
@@ -131,6 +136,23 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
     async run(services, options) {
       const application = await approveApplicationScopes(services.applicationDeps, str(options, 'client-id')!, str(options, 'scope')!, cliActor());
       return { client_id: application.clientId, scope: application.scope, pending_scope: application.pendingScope };
+    },
+  },
+  'clients set-rate-limit': {
+    summary: 'set how many token requests per minute an application may make (over it: 429 slow_down)',
+    options: {
+      'client-id': { type: 'string', value: 'ID', help: 'the application' },
+      'per-minute': { type: 'string', value: 'N',
+        help: `requests per minute, 0 for no limit, or "default" for its type's (config rateLimits.tokenPerMinute); at most ${MAX_TOKEN_RATE_LIMIT}` },
+    },
+    required: ['client-id', 'per-minute'],
+    async run(services, options) {
+      const perMinute = str(options, 'per-minute') === 'default' ? null
+        : wholeNumber(options, 'per-minute', 0, { max: MAX_TOKEN_RATE_LIMIT });
+      const application = await setApplicationRateLimit(services.applicationDeps, str(options, 'client-id')!, perMinute, cliActor());
+      return { client_id: application.clientId,
+        token_rate_limit_per_minute: tokenRateLimitOf(application, services.applicationDeps.tokenRateLimits.defaults),
+        token_rate_limit_source: application.tokenRateLimitPerMinute === null ? 'type_default' : 'application' };
     },
   },
   'clients rotate-secret': {

@@ -6,6 +6,7 @@ import { createMongoIndexes } from '../storage/mongo/mongo-collections.ts';
 import { runMongoMigrations } from '../storage/mongo/mongo-migrations.ts';
 import { openMongo } from '../storage/mongo/open-mongo.ts';
 import { exampleApiCredentialsFile, readExampleApiCredentials, writeExampleApiCredentials } from '../resource-server/example-api-credentials.ts';
+import { retiredKeyRetentionSeconds } from '../keys/key-timeline.ts';
 import { cliActor, type Command } from './command.ts';
 
 /**
@@ -33,13 +34,26 @@ async function ensureExampleApiCredentials(services: Services): Promise<{ client
 
 export const SYSTEM_COMMANDS: Record<string, Command> = {
   'keys rotate': {
-    summary: 'add a new signing key pair; the previous generation stays published',
+    summary: 'publish a new signing key pair now, signing after keys.publishDelaySeconds; prints the timeline',
     options: {},
     required: [],
     async run(services) {
-      const { added, retired } = await services.keyrings.rotateSigningKeys();
-      await services.audit.record({ type: 'keys.rotated', actor: cliActor(), details: { added, retired } });
-      return { added_kids: added, retired_kids: retired, note: 'restart every instance to sign with the new keys' };
+      const { config } = services;
+      const rotation = await services.keyrings.rotateSigningKeys({
+        publishDelaySeconds: config.keys.publishDelaySeconds, retentionSeconds: retiredKeyRetentionSeconds(config) });
+      const timeline = {
+        added_kids: rotation.added.keys.map((k) => k.kid),
+        published_at: rotation.added.publishedAt,
+        signs_from: rotation.added.signsFrom,
+        retired_kids: rotation.retiredKids,
+        retired_kids_unpublished_at: rotation.retiredUnpublishedAt,
+        removed_kids: rotation.removedKids,
+      };
+      await services.audit.record({ type: 'keys.rotated', actor: cliActor(),
+        details: { added: timeline.added_kids, retired: rotation.retiredKids, removed: rotation.removedKids,
+          signsFrom: timeline.signs_from, retiredUnpublishedAt: timeline.retired_kids_unpublished_at } });
+      // Running instances pick the keyring up within keys.pollIntervalSeconds: no restart.
+      return timeline;
     },
   },
   'db create-indexes': {

@@ -1,7 +1,9 @@
+import { parseRedisUrl } from '../storage/redis/redis-url.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
+import { MAX_WORKERS, parseWorkersSetting, resolveWorkerCount } from './worker-count.ts';
 import { roleCatalogSchema, scopeCatalogSchema, settingsSchema, type Config, type Settings } from './schema.ts';
 
 export const DEFAULT_CONFIG_DIR = fileURLToPath(new URL('../../config/', import.meta.url));
@@ -52,10 +54,10 @@ const nonEmpty = (env: Env, name: string): string | undefined => {
   return value ? value : undefined;
 };
 
-function parsePort(raw: string): number {
+function parsePort(raw: string, name = 'PORT'): number {
   const port = Number(raw);
   if (!/^\d+$/.test(raw) || port < 1 || port > 65535) {
-    throw new ConfigError('PORT', `must be a whole number from 1 to 65535 (got "${raw}")`);
+    throw new ConfigError(name, `must be a whole number from 1 to 65535 (got "${raw}")`);
   }
   return port;
 }
@@ -75,6 +77,16 @@ function parseUrl(name: string, raw: string, protocols: string[]): string {
   }
   if (!protocols.includes(url.protocol)) {
     throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+/** REDIS_URL: one server, Sentinel or Cluster (src/storage/redis/redis-url.ts). */
+function checkRedisUrl(raw: string): string {
+  try {
+    parseRedisUrl(raw);
+  } catch (error) {
+    throw new ConfigError('REDIS_URL', `${(error as Error).message.replace(/^REDIS_URL:? ?/, '')} (got "${raw}")`);
   }
   return raw;
 }
@@ -122,6 +134,31 @@ export function loadConfig(env: Env = process.env, configDir = DEFAULT_CONFIG_DI
   if (trackLastUse !== undefined) settings.clients.trackLastUse = parseBoolean('TRACK_SECRET_LAST_USE', trackLastUse);
   const mailFrom = nonEmpty(env, 'MAIL_FROM');
   if (mailFrom !== undefined) settings.mailFrom = mailFrom;
+  const workers = nonEmpty(env, 'WORKERS');
+  if (workers !== undefined) {
+    const parsed = parseWorkersSetting(workers);
+    if (parsed === undefined) throw new ConfigError('WORKERS', `must be a whole number from 1 to ${MAX_WORKERS}, or auto (got "${workers}")`);
+    settings.workers = parsed;
+  }
+  const publishDelay = nonEmpty(env, 'KEY_PUBLISH_DELAY_SECONDS');
+  if (publishDelay !== undefined) {
+    settings.keys.publishDelaySeconds = parseOrThrow(settingsSchema.shape.keys.shape.publishDelaySeconds, Number(publishDelay), 'KEY_PUBLISH_DELAY_SECONDS');
+  }
+  const keyringPoll = nonEmpty(env, 'KEYRING_POLL_SECONDS');
+  if (keyringPoll !== undefined) {
+    settings.keys.pollIntervalSeconds = parseOrThrow(settingsSchema.shape.keys.shape.pollIntervalSeconds, Number(keyringPoll), 'KEYRING_POLL_SECONDS');
+  }
+  // An instance that reads a rotation after its keys started signing would sign with a key it never published.
+  if (settings.keys.publishDelaySeconds > 0 && settings.keys.pollIntervalSeconds >= settings.keys.publishDelaySeconds) {
+    throw new ConfigError('KEYRING_POLL_SECONDS', `must be shorter than the publish delay (${settings.keys.publishDelaySeconds} s)`);
+  }
+  const metricsPort = nonEmpty(env, 'METRICS_PORT');
+  if (metricsPort !== undefined) settings.metrics.port = parsePort(metricsPort, 'METRICS_PORT');
+  if (settings.metrics.port === settings.port) throw new ConfigError('METRICS_PORT', `must differ from PORT (${settings.port})`);
+  const metricsToken = nonEmpty(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters long (e.g. `openssl rand -hex 16`)');
+  }
 
   const secretKey = nonEmpty(env, 'SECRET_KEY');
   if (secretKey !== undefined && secretKey.length < 32) {
@@ -149,10 +186,12 @@ export function loadConfig(env: Env = process.env, configDir = DEFAULT_CONFIG_DI
     nodeEnv,
     issuer,
     mongodbUri: mongodbUri && parseUrl('MONGODB_URI', mongodbUri, ['mongodb:', 'mongodb+srv:']),
-    redisUrl: redisUrl && parseUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']),
+    redisUrl: redisUrl && checkRedisUrl(redisUrl),
     smtpUrl: smtpUrl && parseUrl('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']),
     mailOutbox,
     secretKey,
+    workers: resolveWorkerCount(settings.workers, nodeEnv),
+    metricsToken,
     scopes: parseOrThrow(scopeCatalogSchema, readJson(join(configDir, 'scopes.json')), join(configDir, 'scopes.json')),
     roles: parseOrThrow(roleCatalogSchema, readJson(join(configDir, 'roles.json')), join(configDir, 'roles.json')),
   };

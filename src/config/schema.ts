@@ -64,7 +64,28 @@ export const settingsSchema = z
         blockSeconds: seconds,
       })
       .strict(),
+    // node:cluster workers per instance (env WORKERS): "auto" is the CPU count with NODE_ENV=production,
+    // else 1; 1 serves from the one process, without a primary (src/cluster/).
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]),
     shutdownGraceSeconds: seconds,
+    // Slow clients are cut off (408) when their headers, or their whole request, take longer than this.
+    http: z.object({ headersTimeoutMs: z.number().int().min(100), requestTimeoutMs: z.number().int().min(100) }).strict(),
+    // Signing-key rotation (`keys rotate`, src/keys): a new key is in the JWKS this long before it
+    // signs, longer than resource servers cache the JWKS (env KEY_PUBLISH_DELAY_SECONDS); each
+    // instance reads the keyring's version this often (env KEYRING_POLL_SECONDS), which must be
+    // well under the delay.
+    keys: z.object({ publishDelaySeconds: z.number().int().min(0), pollIntervalSeconds: z.number().positive().max(60) }).strict(),
+    // /metrics (Prometheus text format): on a port of its own when set (env METRICS_PORT), then not on
+    // the main port; null: on the main port, to loopback only unless METRICS_TOKEN is set.
+    metrics: z.object({ port: z.number().int().min(1).max(65535).nullable() }).strict(),
+    // Token requests per client per minute (a fixed window on the clock minute), by application
+    // type; `clients set-rate-limit` overrides it per application. 0: no limit.
+    rateLimits: z.object({
+      tokenPerMinute: z.object({ service: z.number().int().min(0), web: z.number().int().min(0), native: z.number().int().min(0) }).strict(),
+    }).strict(),
+    // A refresh token already rotated still gets a fresh pair this long after its first use (a
+    // response lost in flight), instead of counting as reuse (RFC 9700 §4.14.2). 0: off.
+    refreshTokens: z.object({ reuseIntervalSeconds: z.number().int().min(0).max(300) }).strict(),
   })
   .strict();
 
@@ -110,6 +131,10 @@ export type Config = Settings & {
   /** MAIL_OUTBOX: the file outbox (no SMTP) chosen on purpose, which production otherwise refuses. */
   mailOutbox: boolean;
   secretKey: string | undefined;
+  /** How many processes serve requests: "auto" and WORKERS resolved (src/config/worker-count.ts). */
+  workers: number;
+  /** METRICS_TOKEN: /metrics asks for `Authorization: Bearer <it>` (env only: a secret has no place in config/). */
+  metricsToken: string | undefined;
   scopes: ScopeCatalog;
   roles: RoleCatalog;
 };

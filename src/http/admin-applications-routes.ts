@@ -8,6 +8,9 @@ import { disableApplication, enableApplication } from '../applications/set-appli
 import { approveApplicationScopes } from '../applications/approve-application-scopes.ts';
 import { refuseApplicationScopes } from '../applications/refuse-application-scopes.ts';
 import { setApplicationScope } from '../applications/set-application-scope.ts';
+import { setApplicationRateLimit } from '../applications/set-application-rate-limit.ts';
+import { summarizeTokenRate } from '../applications/token-rate-limit.ts';
+import { AppError } from '../shared/app-error.ts';
 import { registerRecordActions, savedNotice, type AdminGuards, type AdminRouteDeps, type RecordAction } from './admin-routes.ts';
 import { field, parseForm } from './forms.ts';
 import { signedInOf } from './koa-signed-in.ts';
@@ -18,6 +21,15 @@ const scopeForm = z.object({ scope: z.union([field(100), z.array(field(100)).max
   .transform((v) => (v === undefined ? '' : [v].flat().join(' '))) });
 
 const scopeOf = (ctx: Context) => parseForm(scopeForm, ctx.request.body).scope;
+
+// Empty: back to the default of the application's type; else requests per minute (0: no limit).
+const rateLimitForm = z.object({ per_minute: field(10).optional() });
+function perMinuteOf(ctx: Context): number | null {
+  const value = (parseForm(rateLimitForm, ctx.request.body).per_minute ?? '').trim();
+  if (value === '') return null;
+  if (!/^\d+$/.test(value)) throw new AppError('invalid_rate_limit', 'the limit must be a whole number', { status: 400 });
+  return Number(value);
+}
 
 const localeOf = (ctx: Context) => ctx.state.locale as Locale;
 
@@ -32,11 +44,14 @@ export function registerApplicationsRoutes(router: Router, deps: AdminRouteDeps,
     approve: { saved: 'approved', run: (ctx, clientId) => approveApplicationScopes(applications, clientId, scopeOf(ctx), admin(ctx)) },
     refuse: { saved: 'refused', run: (ctx, clientId) => refuseApplicationScopes(applications, clientId, scopeOf(ctx), admin(ctx)) },
     scope: { saved: 'scope', run: (ctx, clientId) => setApplicationScope(applications, clientId, scopeOf(ctx), admin(ctx)) },
+    'rate-limit': { saved: 'rate_limit',
+      run: (ctx, clientId) => setApplicationRateLimit(applications, clientId, perMinuteOf(ctx), admin(ctx)) },
   };
 
   async function renderApplication(ctx: Context, clientId: string, extra: Record<string, unknown> = {}, status = 200) {
     const found = await findConsoleApplication(applications, clientId);
-    renderer.page(ctx, 'admin-application', { ...applicationDetailView(catalog, found, localeOf(ctx)),
+    const rateLimit = await summarizeTokenRate(applications.tokenRateLimits, found.application);
+    renderer.page(ctx, 'admin-application', { ...applicationDetailView(catalog, found, localeOf(ctx)), rateLimit,
       consoleAccess: ctx.state.consoleAccess, saved: savedNotice(ctx, actions), ...extra }, status);
   }
 

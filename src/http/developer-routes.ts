@@ -15,6 +15,7 @@ import { revokeClientSecret } from '../applications/revoke-client-secret.ts';
 import { deleteDeveloperApplication } from '../applications/revoke-application.ts';
 import { updateDeveloperApplication } from '../applications/update-developer-application.ts';
 import { changeDeveloperApplicationScope } from '../applications/change-developer-application-scope.ts';
+import { summarizeTokenRate } from '../applications/token-rate-limit.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { field, formBody, parseForm, seeOther, withFormErrors } from './forms.ts';
@@ -72,11 +73,12 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
   async function renderApplication(ctx: Context, developer: AccountRecord, clientId: string, extra: Record<string, unknown> = {},
     status = 200) {
     const application = await findDeveloperApplication(applications, developer, clientId);
+    const rateLimit = await summarizeTokenRate(applications.tokenRateLimits, application);
     const choices = permissionChoices(catalog, applications.sensitiveScopes, developer, localeOf(ctx))
       .filter((c) => application.type !== 'service' || !c.isOidc);
     renderer.page(ctx, 'developers-application', {
       app: applicationView(catalog, application, localeOf(ctx), new Date()), choices,
-      usage: usageExamples(deps.issuer, catalog, application), graceChoices: GRACE_CHOICES, saved: savedNotice(ctx), ...extra,
+      usage: usageExamples(deps.issuer, catalog, application), graceChoices: GRACE_CHOICES, rateLimit, saved: savedNotice(ctx), ...extra,
     }, status);
   }
 

@@ -21,8 +21,11 @@ export const providerPageSecurity = (): Middleware => async (ctx, next) => {
   await next();
 };
 
+/** RFC 6797: browsers keep to https for a year, subdomains included. Sent over https only (§7.2). */
+export const HSTS = 'max-age=31536000; includeSubDomains';
+
 /**
- * Headers on every response: nosniff, no framing, no referrer (codes and state never leak in
+ * Headers on every page and front-channel response: nosniff, no framing, no referrer (codes and state never leak in
  * Referer), same-origin opener; HSTS only over https. The provider's own pages (form_post,
  * logout auto-submit) need their inline scripts, so the strict CSP is set per page, not here.
  */
@@ -36,7 +39,7 @@ export function securityHeaders(): Middleware {
     crossOriginResourcePolicy: false,
   });
   return async (ctx, next) => {
-    if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    if (ctx.secure) ctx.set('Strict-Transport-Security', HSTS);
     await headers(ctx, next);
   };
 }

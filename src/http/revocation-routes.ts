@@ -3,12 +3,13 @@ import type { ApplicationStore, RevocationStore } from '../storage/contract.ts';
 import { basicCredentials, describeSecretRefusal } from '../oidc/client-auth.ts';
 import { checkClientSecret, type SecretCheck } from '../applications/check-client-secret.ts';
 import type { Renderer } from './render.ts';
+import type { SecretHashKey } from '../applications/client-secret.ts';
 import { toRevocationMessage } from '../revocation/revocation-events.ts';
 
 export interface RevocationRouteDeps {
   applications: ApplicationStore;
   revocations: RevocationStore;
-  secretHashKey: Buffer;
+  secretHashKey: SecretHashKey;
   renderer: Renderer;
 }
 

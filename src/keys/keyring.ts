@@ -1,20 +1,22 @@
 import { createHash, generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import type { KeyringStore } from '../storage/contract.ts';
 import { deriveKey, open, seal } from '../crypto/secret-box.ts';
+import { addGeneration, generationsOfLegacyKeyring, type KeyGeneration, type Rotation, type SigningJwk } from './key-timeline.ts';
 
-export type SigningJwk = JsonWebKey & { kid: string; alg: 'ES256' | 'RS256'; use: 'sig' };
+export type { SigningJwk } from './key-timeline.ts';
 
-/** What the provider needs: private signing keys (newest first) and cookie-signing keys. */
+/** What the provider needs: signing-key generations (newest rotation first) and cookie-signing keys. */
 export interface Keyring {
-  signing: SigningJwk[];
+  generations: KeyGeneration[];
+  /** Fixed for the life of an installation: rotations never touch them. */
   cookie: string[];
   rotatedAt: string;
 }
 
+/** The keyring as stored before the timeline (src/keys/key-timeline.ts) or after. */
+type StoredKeyring = Omit<Keyring, 'generations'> & { generations?: KeyGeneration[]; signing?: SigningJwk[] };
+
 const KEYRING_NAME = 'oidc';
-// Keys of this many generations stay published after a rotation, so tokens signed before it
-// still verify until they expire (ID tokens live 1 h, refresh tokens are opaque).
-const GENERATIONS_KEPT = 2;
 
 /** RFC 7638 JWK thumbprint, used as the kid. */
 function thumbprint(jwk: JsonWebKey): string {
@@ -34,49 +36,58 @@ function generateSigningKeys(): SigningJwk[] {
 }
 
 function newKeyring(): Keyring {
-  return { signing: generateSigningKeys(), cookie: [randomBytes(32).toString('base64url')], rotatedAt: new Date().toISOString() };
+  const now = new Date().toISOString();
+  // The first keys sign at once: no resource server knows an older key to be replaced.
+  return { generations: [{ keys: generateSigningKeys(), publishedAt: now, signsFrom: now }],
+    cookie: [randomBytes(32).toString('base64url')], rotatedAt: now };
+}
+
+export interface RotationTiming {
+  publishDelaySeconds: number;
+  /** How long a retired key stays published (retiredKeyRetentionSeconds). */
+  retentionSeconds: number;
 }
 
 export function createKeyringService(store: KeyringStore, secretKey: string) {
   const key = deriveKey(secretKey, 'keyring');
   const sealKeyring = (keyring: Keyring) => seal(key, JSON.stringify(keyring), `keyring:${KEYRING_NAME}`);
-  const openKeyring = (sealed: string) => JSON.parse(open(key, sealed, `keyring:${KEYRING_NAME}`)) as Keyring;
+  const openKeyring = (sealed: string): Keyring => {
+    const { generations, signing, ...rest } = JSON.parse(open(key, sealed, `keyring:${KEYRING_NAME}`)) as StoredKeyring;
+    return { ...rest, generations: generations ?? generationsOfLegacyKeyring(signing ?? [], rest.rotatedAt) };
+  };
 
   return {
-    /** The stored keyring, generated and stored on first use (several processes may race: one wins). */
+    /** The stored keyring and its version, generated and stored on first use (several processes may race: one wins). */
+    async loadVersioned(): Promise<{ keyring: Keyring; version: number }> {
+      const existing = await store.findKeyring(KEYRING_NAME)
+        ?? await store.insertKeyringIfAbsent({ name: KEYRING_NAME, sealed: sealKeyring(newKeyring()), version: 1, updatedAt: new Date() });
+      return { keyring: openKeyring(existing.sealed), version: existing.version };
+    },
+
     async load(): Promise<Keyring> {
-      const existing = await store.findKeyring(KEYRING_NAME);
-      if (existing) return openKeyring(existing.sealed);
-      const stored = await store.insertKeyringIfAbsent({
-        name: KEYRING_NAME,
-        sealed: sealKeyring(newKeyring()),
-        version: 1,
-        updatedAt: new Date(),
-      });
-      return openKeyring(stored.sealed);
+      return (await this.loadVersioned()).keyring;
+    },
+
+    /** The stored version alone: a cheap read that tells whether the keyring changed. */
+    async version(): Promise<number | undefined> {
+      return store.findKeyringVersion(KEYRING_NAME);
     },
 
     /**
-     * Puts a new signing key pair first (it signs from the next start) and keeps the previous
-     * generation published for verification. Running instances pick it up when restarted.
+     * Publishes a new signing key pair now, signing after the publish delay; the generation it
+     * replaces stays published until its tokens have expired, and generations past that are
+     * dropped. Running instances pick it up by polling the version (src/keys/watch-keyring.ts).
      */
-    async rotateSigningKeys(): Promise<{ added: string[]; retired: string[] }> {
+    async rotateSigningKeys(timing: RotationTiming, now = Date.now()): Promise<Rotation> {
+      const fresh = generateSigningKeys();
       for (;;) {
-        const current = await store.findKeyring(KEYRING_NAME);
-        if (!current) {
-          await this.load();
-          continue;
-        }
-        const keyring = openKeyring(current.sealed);
-        const fresh = generateSigningKeys();
-        const kept = [...fresh, ...keyring.signing].slice(0, GENERATIONS_KEPT * fresh.length);
-        const retired = keyring.signing.filter((k) => !kept.includes(k)).map((k) => k.kid);
-        const next: Keyring = { ...keyring, signing: kept, rotatedAt: new Date().toISOString() };
+        const { keyring, version } = await this.loadVersioned();
+        const rotation = addGeneration(keyring.generations, fresh, now,
+          timing.publishDelaySeconds * 1000, timing.retentionSeconds * 1000);
+        const next: Keyring = { ...keyring, generations: rotation.generations, rotatedAt: new Date(now).toISOString() };
         const replaced = await store.replaceKeyring(
-          { name: KEYRING_NAME, sealed: sealKeyring(next), version: current.version + 1, updatedAt: new Date() },
-          current.version,
-        );
-        if (replaced) return { added: fresh.map((k) => k.kid), retired };
+          { name: KEYRING_NAME, sealed: sealKeyring(next), version: version + 1, updatedAt: new Date(now) }, version);
+        if (replaced) return rotation;
       }
     },
   };

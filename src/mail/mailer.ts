@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from '../shared/logger.ts';
 
 export interface MailMessage {
@@ -19,19 +19,22 @@ export interface Mailer {
 
 /** SMTP when SMTP_URL is set; otherwise each mail becomes DATA_DIR/outbox/<time>-<id>.eml and a log line. */
 export function createMailer(options: { smtpUrl: string | undefined; from: string; outboxDir: string; logger: Logger }): Mailer {
-  const { from, logger } = options;
-  if (options.smtpUrl) {
-    const transport = nodemailer.createTransport(options.smtpUrl);
+  const { from, logger, smtpUrl } = options;
+  // nodemailer (about 20 MB resident) is loaded with the first mail, not by a server that sends none.
+  let transport: Promise<Transporter> | undefined;
+  const loadTransport = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => (smtpUrl
+    ? nodemailer.createTransport(smtpUrl)
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }))));
+  if (smtpUrl) {
     return {
       async send({ template: _template, ...message }) {
-        await transport.sendMail({ from, ...message });
+        await (await loadTransport()).sendMail({ from, ...message });
       },
     };
   }
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send({ template, ...message }) {
-      const info = await transport.sendMail({ from, ...message });
+      const info = await (await loadTransport()).sendMail({ from, ...message });
       await mkdir(options.outboxDir, { recursive: true });
       const file = join(options.outboxDir, `${Date.now()}-${randomBytes(4).toString('hex')}.eml`);
       await writeFile(file, info.message as Buffer, { mode: 0o600 });

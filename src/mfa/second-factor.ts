@@ -9,6 +9,7 @@ import { checkCurrentPassword } from '../accounts/manage-account.ts';
 import { generateTotpSecret, matchTotpStep, totpQrSvg, totpUri } from './totp.ts';
 import { ACR_MFA } from '../oidc/constants.ts';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
+import { secondFactorChecks } from '../metrics/instruments.ts';
 
 export interface SecondFactorDeps {
   mfa: MfaStore;
@@ -148,6 +149,7 @@ export async function verifySecondFactor(
     await deps.audit.record({ type: result.reason === 'mfa_code_used' ? 'mfa.replayed' : 'mfa.failed', actor: accountActor(account), subject: account.id,
       ip: context.ip, clientId: context.clientId ?? null, outcome: 'failure' });
   }
+  secondFactorChecks.inc({ outcome: result.ok ? `${result.method}_accepted` : result.reason });
   return result;
 }
 

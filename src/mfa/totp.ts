@@ -1,5 +1,4 @@
 import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
 
 // RFC 6238 with the parameters every authenticator app understands: SHA-1, 6 digits, 30 s.
 const PERIOD = 30;
@@ -10,8 +9,9 @@ export const generateTotpSecret = (): string => generateSecret({ length: 20 });
 export const totpUri = (email: string, secret: string): string =>
   generateURI({ issuer: 'TokenIM', label: email, secret, algorithm: 'sha1', digits: 6, period: PERIOD });
 
-export const totpQrSvg = (uri: string): Promise<string> =>
-  QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+/** qrcode is loaded by the first enrolment: most processes never draw one. */
+export const totpQrSvg = async (uri: string): Promise<string> =>
+  (await import('qrcode')).default.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
 
 /**
  * The time step a code belongs to, when it is valid within ±1 step of now (RFC 6238 §5.2 allows

@@ -3,6 +3,7 @@ import { errors, type Adapter, type AdapterFactory, type AdapterPayload } from '
 import type { ApplicationStore, ArtifactPayload, ArtifactStore, AuthorizationStore } from '../storage/contract.ts';
 import { toClientMetadata } from '../applications/client-metadata.ts';
 import { withAuthorizationIndex } from './authorization-index.ts';
+import { claimRetry, recordSuccessor, refreshTokenAsFound, type ReuseSettings } from './refresh-token-reuse.ts';
 
 // Short-lived artifacts: Redis in Redis mode (else the durable store). Everything else (Grant,
 // RefreshToken, …) lives in the durable store. Clients come from the applications store.
@@ -35,6 +36,8 @@ export interface AdapterStores {
   onGrantRevoked?: (grantId: string) => Promise<void>;
   /** The API scopes an application's owner may reach today (their roles; none when disabled). */
   ownerScopes?: (ownerId: string) => Promise<ReadonlySet<string>>;
+  /** The refresh token reuse interval (src/oidc/refresh-token-reuse.ts); absent: off. */
+  refreshTokenReuse?: ReuseSettings;
 }
 
 export function storeForModel(stores: AdapterStores, model: string): ArtifactStore {
@@ -83,9 +86,13 @@ function artifactAdapter(stores: AdapterStores, model: string): Adapter {
   const storedId = (id: string) => storedIdFor(stores, model, id);
   const withId = (id: string, payload: ArtifactPayload | undefined) =>
     payload && ({ ...payload, jti: id } as AdapterPayload);
+  const reuse = stores.refreshTokenReuse;
   return {
-    upsert: (id, payload, expiresIn) => store.upsert(model, storedId(id), toStoredPayload(model, payload), expiresIn),
-    find: async (id) => withId(id, await store.find(model, storedId(id))),
+    async upsert(id, payload, expiresIn) {
+      await store.upsert(model, storedId(id), toStoredPayload(model, payload), expiresIn);
+      await recordSuccessor(reuse, store, model, storedId, id);
+    },
+    find: async (id) => withId(id, await refreshTokenAsFound(reuse, store, model, await store.find(model, storedId(id)))),
     findByUid: async (uid) => (await store.findByUid(model, uid)) as AdapterPayload | undefined,
     findByUserCode: async (userCode) => (await store.findByUserCode(model, userCode)) as AdapterPayload | undefined,
     async destroy(id) {
@@ -104,6 +111,10 @@ function artifactAdapter(stores: AdapterStores, model: string): Adapter {
       // (RFC 6749 §4.1.2; RFC 9700 §4.14.2 for refresh tokens).
       const label = CONSUMED_LABEL[model];
       if (!label) throw new errors.InvalidRequest(`${model} already used`);
+      // A refresh token within its reuse interval: a retry gets a new pair, a concurrent one nothing.
+      const retry = await claimRetry(reuse, store, model, storedId(id));
+      if (retry === 'retry') return;
+      if (retry === 'refused') throw new errors.InvalidGrant(`${label} already used; use the refresh token of the latest response`);
       const artifact = await store.find(model, storedId(id));
       if (artifact?.grantId) await revokeGrant(stores, artifact.grantId);
       throw new errors.InvalidGrant(`${label} already consumed`);

@@ -1,16 +1,17 @@
 import Provider from 'oidc-provider';
 import type { Context } from 'koa';
-import type { ApplicationStore } from '../storage/contract.ts';
+import type { ApplicationStore, ClientSecretRecord } from '../storage/contract.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Translate } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
 import { CLIENT_SECRETS } from '../applications/client-metadata.ts';
-import { checkClientSecret, type SecretCheck } from '../applications/check-client-secret.ts';
+import { checkClientSecret, createRememberingSecretCheck, type SecretCheck } from '../applications/check-client-secret.ts';
 import { readStoredSecret, type StoredSecret } from '../storage/stored-secret.ts';
 import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
+import type { SecretHashKey } from '../applications/client-secret.ts';
 
 export interface ClientAuthDeps {
-  secretHashKey: Buffer;
+  secretHashKey: SecretHashKey;
   secretUse?: SecretUseTracker;
   applications: ApplicationStore;
   audit: AuditLog;
@@ -65,17 +66,25 @@ export function createExpiredSecretRecorder(audit: AuditLog): (clientId: string,
  * compareClientSecret is the documented override point (oidc-provider #631).
  */
 export function installClientSecretCheck(provider: Provider, deps: ClientAuthDeps): void {
+  // A Client never changes (client-cache.ts makes a new one when its application does): its key
+  // records are read once, and the key last accepted for it is remembered.
+  const keyRecords = new WeakMap<object, { secrets: ClientSecretRecord[]; revokedAt: null; disabledAt: null }>();
+  const check = createRememberingSecretCheck(deps.secretHashKey);
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: Record<string, unknown>, actual: string) {
-    const stored = this[CLIENT_SECRETS];
-    const secrets = Array.isArray(stored) ? (stored as StoredSecret[]).map(readStoredSecret) : [];
+    let application = keyRecords.get(this);
+    if (!application) {
+      const stored = this[CLIENT_SECRETS];
+      // The provider knows this client, so it is usable (client-metadata.ts): only the secrets are left to decide.
+      application = { secrets: Array.isArray(stored) ? (stored as StoredSecret[]).map(readStoredSecret) : [], revokedAt: null, disabledAt: null };
+      keyRecords.set(this, application);
+    }
     const now = new Date();
-    // The provider knows this client, so it is usable (client-metadata.ts): only the secrets are left to decide.
-    const check = checkClientSecret(deps.secretHashKey, { secrets, revokedAt: null, disabledAt: null }, actual, now);
+    const verdict = check(this, application, actual, now);
     // Issue 10, item 5: the one place an accepted key is known for every client-authenticated route.
-    if (check.ok) deps.secretUse?.noteUse(String(this.clientId), check.secretId, now);
+    if (verdict.ok) deps.secretUse?.noteUse(String(this.clientId), verdict.secretId, now);
     const ctx = (Provider as unknown as { ctx: Context | undefined }).ctx;
-    if (ctx) ctx.state[VERDICT] = check;
-    return check.ok;
+    if (ctx) ctx.state[VERDICT] = verdict;
+    return verdict.ok;
   };
   const recordExpired = createExpiredSecretRecorder(deps.audit);
 

@@ -4,10 +4,13 @@ import type { PermissionCatalog } from '../permissions/catalog.ts';
 import type { AccountStore, ApplicationStore } from '../storage/contract.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { recordRevokedGrants } from '../audit/grant-revocations.ts';
-import type { Keyring } from '../keys/keyring.ts';
+import type { SigningJwk } from '../keys/key-timeline.ts';
 import type { Renderer } from '../http/render.ts';
-import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, CLIENT_SECRETS } from '../applications/client-metadata.ts';
+import { tokenRateLimit } from '../http/koa-token-rate-limit.ts';
+import type { ClientRateLimit, TokenRateDeps } from '../applications/token-rate-limit.ts';
+import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, CLIENT_SECRETS, RATE_LIMIT } from '../applications/client-metadata.ts';
 import { createAdapterFactory, type AdapterStores } from './adapter.ts';
+import type { SecretHashKey } from '../applications/client-secret.ts';
 import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
@@ -26,19 +29,23 @@ import { ACCOUNT_CLIENT_ID, ACR_MFA, ACR_PASSWORD, accountCallbackUrl } from './
 export interface ProviderDeps {
   config: Config;
   catalog: PermissionCatalog;
-  keyring: Keyring;
+  /** The JWKS at start, signing keys first; later ones arrive by replaceSigningKeys (src/oidc/provider-signing-keys.ts). */
+  signingKeys: SigningJwk[];
+  cookieKeys: string[];
   /** Where each model is stored (src/oidc/adapter.ts); shared with the account pages. */
   adapterStores: AdapterStores;
   accounts: AccountStore;
   /** Client secret checks ask it about revoked applications (src/oidc/client-auth.ts). */
   applications: ApplicationStore;
   audit: AuditLog;
-  secretHashKey: Buffer;
+  secretHashKey: SecretHashKey;
   /** Notes each accepted client secret; absent when last-use tracking is off (clients.trackLastUse). */
   secretUse?: SecretUseTracker;
   renderer: Renderer;
   secondFactor: SignInPolicyDeps;
   revocations: RevocationPublisher;
+  /** The token endpoint's per-application rate limits (src/http/koa-token-rate-limit.ts). */
+  tokenRate: Omit<TokenRateDeps, 'findLimit'>;
 }
 
 /**
@@ -80,10 +87,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     }],
     loadExistingGrant: (ctx) => loadExistingGrant(ctx, signInSatisfies, deps.adapterStores),
     findAccount: createFindAccount(loadAccount, signInSatisfies),
-    jwks: { keys: deps.keyring.signing as NonNullable<Configuration['jwks']>['keys'] },
+    jwks: { keys: deps.signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     // Same keys as the Koa app's (src/app.ts): the interaction cookies are set through the host app.
     cookies: {
-      keys: deps.keyring.cookie,
+      keys: deps.cookieKeys,
       names: providerCookieNames(new URL(config.issuer).protocol === 'https:'),
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
@@ -109,7 +116,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     },
-    extraClientMetadata: { properties: [CLIENT_SECRETS, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES] },
+    extraClientMetadata: { properties: [CLIENT_SECRETS, RESOURCE_SERVER, FIRST_PARTY, API_SCOPES, RATE_LIMIT] },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: createInteractionPolicy(signInSatisfies),
@@ -182,6 +189,10 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // Ahead of the provider's routes: a throttled client is refused before its credentials are checked.
+  // The limit comes with the client the provider holds in memory (src/oidc/client-cache.ts): no store read per request.
+  provider.use(tokenRateLimit({ ...deps.tokenRate,
+    findLimit: async (clientId) => (await provider.Client.find(clientId))?.[RATE_LIMIT] as ClientRateLimit | undefined }));
   installClientSecretCheck(provider, deps);
   answerUnregisteredGrantType(provider);
   // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.

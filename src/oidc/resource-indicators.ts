@@ -1,4 +1,4 @@
-import { errors, type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Client, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
@@ -40,6 +40,31 @@ export function clientCredentialsScope(requested: readonly string[], allowed: re
  * oidc-provider issues only without an audience (lib/actions/userinfo.js validateAudience).
  */
 export function createResourceIndicators({ catalog, api, loadAccount }: ResourceIndicatorDeps): ResourceIndicators {
+  const resourceServerInfo = (scope: string): ResourceServer => ({
+    scope,
+    audience: api.audience,
+    accessTokenFormat: 'jwt',
+    accessTokenTTL: api.accessTokenTtlSeconds,
+    // RFC 9068 JWT access tokens, signed with ES256 (cheaper to sign and verify than RS256).
+    jwt: { sign: { alg: 'ES256' } },
+  });
+  // A Client never changes (src/oidc/client-cache.ts makes a new one when its application does):
+  // what follows from it alone is worked out once per Client, not on every token request. The
+  // library only reads the info it gets back (lib/helpers/resource_server.js), so one frozen copy
+  // serves every client_credentials request of a client, which involves no person and so no roles.
+  const clientScopes = new WeakMap<Client, string[]>();
+  const obtainable = (client: Client) => {
+    let scopes = clientScopes.get(client);
+    if (!scopes) clientScopes.set(client, scopes = obtainableApiScopes(catalog, client));
+    return scopes;
+  };
+  const serviceInfo = new WeakMap<Client, Readonly<ResourceServer>>();
+  const serviceInfoFor = (client: Client) => {
+    let info = serviceInfo.get(client);
+    if (!info) serviceInfo.set(client, info = Object.freeze(resourceServerInfo(obtainable(client).join(' '))));
+    return info;
+  };
+
   /**
    * Reads the request's scope where every authorization and client_credentials request passes
    * (lib/shared/check_resource.js: defaultResource when no resource is named, else
@@ -48,7 +73,7 @@ export function createResourceIndicators({ catalog, api, loadAccount }: Resource
    */
   const readScope = (ctx: KoaContextWithOIDC, client: Client): string[] => {
     const requested = readRequestedScope(catalog, ctx.oidc.params?.scope);
-    if (isClientCredentials(ctx)) ctx.oidc.params!.scope = clientCredentialsScope(requested, obtainableApiScopes(catalog, client));
+    if (isClientCredentials(ctx)) ctx.oidc.params!.scope = clientCredentialsScope(requested, obtainable(client));
     return requested;
   };
 
@@ -58,7 +83,7 @@ export function createResourceIndicators({ catalog, api, loadAccount }: Resource
       if (!client) return undefined;
       const requested = readScope(ctx, client);
       const wantsApi = isClientCredentials(ctx) || asksForApiPermission(catalog, requested);
-      return wantsApi && obtainableApiScopes(catalog, client).length ? api.audience : undefined;
+      return wantsApi && obtainable(client).length ? api.audience : undefined;
     },
     /**
      * At the token endpoint the API granted at /auth stays the audience, unless the request's
@@ -79,18 +104,12 @@ export function createResourceIndicators({ catalog, api, loadAccount }: Resource
     async getResourceServerInfo(ctx, resourceIndicator, client) {
       if (resourceIndicator !== api.audience) throw new errors.InvalidTarget('unknown resource');
       readScope(ctx, client);
-      if (!obtainableApiScopes(catalog, client).length) throw new errors.InvalidTarget('this client may not use the TokenIM API');
+      if (!obtainable(client).length) throw new errors.InvalidTarget('this client may not use the TokenIM API');
+      if (isClientCredentials(ctx)) return serviceInfoFor(client);
       const accountId = ctx.oidc.entities.Account?.accountId ?? ctx.oidc.entities.Session?.accountId;
       // An account gone since: no role, so no permission.
       const roles = accountId ? (await loadAccount(ctx, accountId))?.roles ?? [] : undefined;
-      return {
-        scope: obtainableApiScopes(catalog, client, roles).join(' '),
-        audience: api.audience,
-        accessTokenFormat: 'jwt',
-        accessTokenTTL: api.accessTokenTtlSeconds,
-        // RFC 9068 JWT access tokens, signed with ES256 (cheaper to sign and verify than RS256).
-        jwt: { sign: { alg: 'ES256' } },
-      };
+      return resourceServerInfo(obtainableApiScopes(catalog, client, roles).join(' '));
     },
   };
 }

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../storage/redis/redis-client.ts';
 import type { AccessTokenClaims, RevocationCheck } from './verify-access-token.ts';
 
 interface RevocationMessage {
@@ -43,7 +44,7 @@ export function createRevocationListener(options: RevocationListenerOptions): Re
   const waits: Promise<void>[] = [];
   let subscriber: Redis | undefined;
   if (options.redis) {
-    subscriber = new Redis(options.redis.url, { lazyConnect: false });
+    subscriber = createRedisClient(options.redis.url, { lazyConnect: false });
     subscriber.on('error', () => {});
     subscriber.on('message', (_channel: string, message: string) => {
       try {

@@ -51,9 +51,22 @@ export interface TokenVerifierOptions {
   /** Defaults to the issuer's discovery document's jwks_uri. */
   jwksUri?: string;
   revocations?: RevocationCheck;
-  /** The least time between two JWKS fetches, also on an unknown kid (default 30 s). */
+  /** The least time between two JWKS fetches on an unknown kid (default JWKS_REFETCH_COOLDOWN_MS). */
   jwksCooldownMs?: number;
+  /** How long a fetched JWKS is used before it is fetched again (default 5 min); keep it under the issuer's publish delay. */
+  jwksCacheMaxAgeMs?: number;
 }
+
+/**
+ * A token naming a kid the cached JWKS lacks refetches it, at most this often: soon enough that a
+ * key the issuer has just started signing with is found at once (the issuer publishes a new key
+ * keys.publishDelaySeconds before it signs, src/keys/key-timeline.ts), rare enough that tokens with
+ * made-up kids cannot turn the API into a flood of requests to the issuer.
+ */
+export const JWKS_REFETCH_COOLDOWN_MS = 5_000;
+// Half the issuer's default publish delay (10 min): the JWKS is fetched again at least once
+// between a new key's publication and its first signature, so the switch costs no refusal.
+const JWKS_CACHE_MAX_AGE_MS = 5 * 60_000;
 
 // Asymmetric algorithms only: `none` and HS* (a public key used as an HMAC secret) never verify.
 const ALGORITHMS = ['ES256', 'EdDSA', 'PS256', 'RS256'];
@@ -68,7 +81,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): (token: stri
   const keySet = async () => {
     if (!jwks) {
       const jwksUri = options.jwksUri ?? await discoverJwksUri(options.issuer);
-      jwks = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 });
+      jwks = createRemoteJWKSet(new URL(jwksUri), {
+        cooldownDuration: options.jwksCooldownMs ?? JWKS_REFETCH_COOLDOWN_MS, cacheMaxAge: options.jwksCacheMaxAgeMs ?? JWKS_CACHE_MAX_AGE_MS });
     }
     return jwks;
   };

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RevocationEventRecord, RevocationStore } from '../storage/contract.ts';
+import { revocationsPublished } from '../metrics/instruments.ts';
 
 export type RevocationKind = RevocationEventRecord['kind'];
 
@@ -29,6 +30,7 @@ export function createRevocationPublisher(store: RevocationStore, redis: Redis |
     async revoke(kind, value) {
       const event: RevocationEventRecord = { kind, value, at: new Date() };
       await store.appendRevocation(event);
+      revocationsPublished.inc({ kind });
       // Best effort: the event is stored, so pollers get it even when this push fails (Redis down);
       // the revocation the caller made is not undone for it.
       await redis?.publish(revocationChannel(keyPrefix), JSON.stringify(toRevocationMessage(event))).catch(() => undefined);

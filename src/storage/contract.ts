@@ -146,6 +146,12 @@ export interface ApplicationRecord {
    * refusals existed read as ''.
    */
   refusedScope: string;
+  /**
+   * Token requests per minute an administrator set for this application (`clients set-rate-limit`,
+   * the admin console), 0 for none; null: the default of its type (config rateLimits.tokenPerMinute).
+   * Records stored before rate limits existed read as null.
+   */
+  tokenRateLimitPerMinute: number | null;
   createdAt: Date;
   updatedAt: Date;
   /** Optimistic concurrency: every replace must name the version it read. */
@@ -214,6 +220,8 @@ export interface KeyringRecord {
 
 export interface KeyringStore {
   findKeyring(name: string): Promise<KeyringRecord | undefined>;
+  /** Only the version: every instance polls it every few seconds for a rotation (src/keys/watch-keyring.ts). */
+  findKeyringVersion(name: string): Promise<number | undefined>;
   /** Creates the keyring unless one exists; returns whichever is stored afterwards. */
   insertKeyringIfAbsent(record: KeyringRecord): Promise<KeyringRecord>;
   replaceKeyring(record: KeyringRecord, expectedVersion: number): Promise<boolean>;
@@ -367,6 +375,16 @@ export interface RevocationEventRecord {
   at: Date;
 }
 
+/**
+ * Named counters that tell the processes sharing a store that something they keep in memory
+ * changed (src/storage/change-feed.ts): a writer bumps, a reader compares with what it last read.
+ */
+export interface ChangeCounterStore {
+  bumpChangeCounter(name: string): Promise<void>;
+  /** 0 when it was never bumped. */
+  readChangeCounter(name: string): Promise<number>;
+}
+
 export interface RevocationStore {
   appendRevocation(event: RevocationEventRecord): Promise<void>;
   /** Events at or after `since`, oldest first. */
@@ -397,6 +415,7 @@ export interface FailureCounterStore {
 /** Everything the durable store (MongoDB or SQLite) keeps. */
 export interface DurableStores {
   revocations: RevocationStore;
+  changeCounters: ChangeCounterStore;
   mfa: MfaStore;
   artifacts: ArtifactStore;
   accounts: AccountStore;

@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import type { DatabaseSync } from 'node:sqlite';
 import type { ArtifactStore, DurableStores, FailureCounterStore, StoreConnection } from './contract.ts';
 import { createSqliteStores } from './sqlite/create-sqlite-stores.ts';
-import { openMongo } from './mongo/open-mongo.ts';
-import { openRedis } from './redis/open-redis.ts';
-import { createRedisArtifactStore } from './redis/redis-artifacts.ts';
+import { createRedisCounterStore } from './redis/redis-counters.ts';
+import { createChangeFeed, type ChangeFeed } from './change-feed.ts';
+import { announceClientChanges, CLIENTS_TOPIC } from './announce-client-changes.ts';
 import { guardStore, isMongoUnavailable, isRedisUnavailable, isSqliteUnavailable, type UnavailabilityTest } from './store-unavailable.ts';
 
 /** Every store of the durable set, guarded: connectivity errors become StoreUnavailableError (503). */
@@ -19,6 +19,7 @@ function guardDurable(name: string, stores: DurableStores, isUnavailable: Unavai
     authorizations: guardStore(name, stores.authorizations, isUnavailable),
     mfa: guardStore(name, stores.mfa, isUnavailable),
     revocations: guardStore(name, stores.revocations, isUnavailable),
+    changeCounters: guardStore(name, stores.changeCounters, isUnavailable),
   };
 }
 
@@ -32,6 +33,13 @@ export interface Stores {
   sqlite: DatabaseSync | undefined;
   /** SQLite mode: the sign-in failure counters, shared by the processes on one DATA_DIR. */
   failureCounters: FailureCounterStore | undefined;
+  /**
+   * Counters every instance shares (the token endpoint's rate limits): Redis in Redis mode, else
+   * the SQLite file's; undefined with MongoDB and no Redis (each process then counts for itself).
+   */
+  sharedCounters: FailureCounterStore | undefined;
+  /** Announces every write that changes an oidc-provider client, to every instance (announce-client-changes.ts). */
+  clientChanges: ChangeFeed;
 }
 
 export interface StoreSettings {
@@ -49,7 +57,10 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
     let durable: DurableStores;
     let sqlite: DatabaseSync | undefined;
     let failureCounters: FailureCounterStore | undefined;
+    // The MongoDB driver and ioredis are loaded only when configured (about 30 and 20 MB of
+    // resident memory that an embedded installation would carry for nothing).
     if (settings.mongodbUri) {
+      const { openMongo } = await import('./mongo/open-mongo.ts');
       const mongo = await openMongo(settings.mongodbUri);
       connections.push(mongo.connection);
       durable = guardDurable('mongodb', mongo, isMongoUnavailable);
@@ -63,12 +74,18 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
     let shortLived = durable.artifacts;
     let redis: Redis | undefined;
     if (settings.redisUrl) {
+      const [{ openRedis }, { createRedisArtifactStore }] = await Promise.all([import('./redis/open-redis.ts'),
+        import('./redis/redis-artifacts.ts')]);
       const opened = openRedis(settings.redisUrl);
       connections.push(opened.connection);
       redis = opened.redis;
       shortLived = guardStore('redis', createRedisArtifactStore(redis, settings.redisKeyPrefix), isRedisUnavailable);
     }
-    return { durable, shortLived, connections, redis, sqlite, failureCounters };
+    const sharedCounters = redis
+      ? guardStore('redis', createRedisCounterStore(redis, settings.redisKeyPrefix), isRedisUnavailable) : failureCounters;
+    const clientChanges = createChangeFeed(CLIENTS_TOPIC, durable.changeCounters, redis, settings.redisKeyPrefix);
+    durable = announceClientChanges(durable, clientChanges);
+    return { durable, shortLived, connections, redis, sqlite, failureCounters, sharedCounters, clientChanges };
   } catch (error) {
     await closeConnections(connections);
     throw error;

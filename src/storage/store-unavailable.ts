@@ -1,3 +1,7 @@
+import { performance } from 'node:perf_hooks';
+import { isDuplicateError } from './contract.ts';
+import { storeErrors, storeOperationDuration } from '../metrics/instruments.ts';
+
 /**
  * A store that cannot be reached (Redis or MongoDB down, SQLite locked past its timeout). Shaped
  * like an OAuth error so that oidc-provider and our error handler both answer 503
@@ -37,24 +41,34 @@ export const isMongoUnavailable: UnavailabilityTest = (error) =>
 export const isSqliteUnavailable: UnavailabilityTest = (error) =>
   [5, 6].includes(Number((error as { errcode?: number } | null)?.errcode) & 0xff);
 
-/** The same store, whose methods turn the backend's connectivity errors into StoreUnavailableError. */
+/**
+ * The same store, whose methods turn the backend's connectivity errors into StoreUnavailableError;
+ * every call is timed and every failure counted on /metrics (a duplicate is an answer, not a failure).
+ */
 export function guardStore<T extends object>(store: string, target: T, isUnavailable: UnavailabilityTest): T {
-  return wrapStoreMethods(target, (call) => async (...args) => {
+  // One labelled child per store, made once: no label object per call.
+  const timing = storeOperationDuration.labels(store);
+  return wrapStoreMethods(target, (call, operation) => async (...args) => {
+    const started = performance.now();
     try {
       return await call(...args);
     } catch (error) {
-      throw isUnavailable(error) ? new StoreUnavailableError(store, error) : error;
+      const isDown = isUnavailable(error);
+      if (!isDuplicateError(error)) storeErrors.inc({ store, operation, kind: isDown ? 'unavailable' : 'error' });
+      throw isDown ? new StoreUnavailableError(store, error) : error;
+    } finally {
+      timing.observe((performance.now() - started) / 1000);
     }
   });
 }
 
 type StoreMethod = (...args: unknown[]) => Promise<unknown>;
 
-/** The same store, each of its (async) methods replaced by `wrap(method)`. */
-export function wrapStoreMethods<T extends object>(target: T, wrap: (method: StoreMethod) => StoreMethod): T {
+/** The same store, each of its (async) methods replaced by `wrap(method, its name)`. */
+export function wrapStoreMethods<T extends object>(target: T, wrap: (method: StoreMethod, name: string) => StoreMethod): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, member] of Object.entries(target)) {
-    wrapped[name] = typeof member === 'function' ? wrap((member as StoreMethod).bind(target)) : member;
+    wrapped[name] = typeof member === 'function' ? wrap((member as StoreMethod).bind(target), name) : member;
   }
   return wrapped as T;
 }

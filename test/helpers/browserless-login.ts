@@ -25,8 +25,10 @@ export class CookieJar {
   }
 }
 
-export async function request(jar: CookieJar, url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) {
+export async function request(jar: CookieJar, url: string,
+  init: { method?: string; form?: Record<string, string>; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
   const response = await fetch(url, {
+    ...(init.signal ? { signal: init.signal } : {}),
     method: init.method ?? (init.form ? 'POST' : 'GET'),
     redirect: 'manual',
     headers: {

@@ -105,7 +105,9 @@ describe('grant.revoked, whoever revokes', () => {
       reason: 'token_revoked_by_client' }]);
 
     const second = await signIn();
-    await client.refreshTokenGrant(second.config, second.tokens.refresh_token!);
+    const refreshed = await client.refreshTokenGrant(second.config, second.tokens.refresh_token!);
+    // The successor used, the old token is reuse, not a retry (src/oidc/refresh-token-reuse.ts).
+    await client.refreshTokenGrant(second.config, refreshed.refresh_token!);
     await expect(client.refreshTokenGrant(second.config, second.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     expect((await revocations())[0]).toMatchObject({ actor: 'client', reason: 'refresh_token_reused' });
 

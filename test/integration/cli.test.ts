@@ -115,13 +115,29 @@ describe('tokenim-auth', () => {
     expect(rotate.stderr).toContain('no active application has this client id');
   });
 
-  it('keys rotate adds a new key pair and keeps the previous generation published', async () => {
+  it('keys rotate prints the timeline: published now, signing after the publish delay, the replaced keys retired; a ledger event', async () => {
+    const before = new Date();
     const first = await tokenimAuth('keys', 'rotate');
-    expect(first.json!.added_kids).toHaveLength(2);
+    expect(first.json).toMatchObject({ added_kids: [expect.any(String), expect.any(String)],
+      retired_kids: [expect.any(String), expect.any(String)], removed_kids: [] });
+    const publishedAt = Date.parse(String(first.json!.published_at));
+    const signsFrom = Date.parse(String(first.json!.signs_from));
+    expect(publishedAt).toBeGreaterThanOrEqual(before.getTime());
+    // config keys.publishDelaySeconds (10 min); the retired keys outlive the tokens they signed.
+    expect(signsFrom - publishedAt).toBe(600_000);
+    expect(Date.parse(String(first.json!.retired_kids_unpublished_at)) - signsFrom).toBeGreaterThan(3600_000);
     const second = await tokenimAuth('keys', 'rotate');
-    expect(second.json!.retired_kids).not.toEqual(expect.arrayContaining(first.json!.added_kids as string[]));
-    const third = await tokenimAuth('keys', 'rotate');
-    expect(third.json!.retired_kids).toEqual(first.json!.added_kids);
+    expect(second.json!.retired_kids).toEqual(first.json!.added_kids);
+    expect(second.json!.removed_kids).toEqual([]);
+
+    const services = await buildServices(loadConfig({ DATA_DIR: dir.path, LOG_LEVEL: 'silent' }));
+    try {
+      const events = await services.stores.durable.audit.listAuditEvents({ type: 'keys.rotated', since: before, limit: 10 });
+      expect(events.map((e) => e.details)).toEqual(expect.arrayContaining([expect.objectContaining({
+        added: first.json!.added_kids, retired: first.json!.retired_kids, signsFrom: first.json!.signs_from })]));
+    } finally {
+      await closeConnections(services.stores.connections);
+    }
   });
 
   it.each([

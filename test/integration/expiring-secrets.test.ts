@@ -32,6 +32,7 @@ async function ownedApplication(secrets: ClientSecretRecord[], extra: Partial<Ap
   const application = { clientId: randomUUID(), name: 'Bot', type: 'service', scope: 'message:send', pendingScope: '', redirectUris: [],
     postLogoutRedirectUris: [], ownerId, secrets, isResourceServer: false, isFirstParty: false, revokedAt: null, disabledAt: null,
     refusedScope: '',
+    tokenRateLimitPerMinute: null,
     createdAt: now, updatedAt: now, version: 1, ...extra } as unknown as ApplicationRecord;
   await stores.applications.insertApplication(application);
   return { application, email };

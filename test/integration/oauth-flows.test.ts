@@ -126,14 +126,16 @@ describe.each(modes)('OAuth flows, %s mode', (_mode, redisUrl) => {
   });
 
   describe('grant_type=refresh_token', () => {
-    it('rotates the refresh token; reusing the old one fails and revokes the grant', async () => {
+    it('rotates the refresh token; reusing the old one once the new one was used fails and revokes the grant', async () => {
       const { config, tokens } = await authorize();
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
       expect(refreshed.access_token).toEqual(expect.any(String));
       expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+      // Using the new one shows the answer arrived: the old one is no longer a retry (refresh-token-reuse.test.ts).
+      const latest = await client.refreshTokenGrant(config, refreshed.refresh_token!);
       await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
       // Reuse detection (RFC 9700 §4.14.2): the rotated token died with the grant.
-      await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(client.refreshTokenGrant(config, latest.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     });
   });
 

@@ -103,8 +103,9 @@ describe.each(modes)('permissions, %s', (_mode, isRedis) => {
     const claims = decodeJwt(tokens.access_token);
     const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const keyring = await server.services.keyrings.load();
-    const serverKey = await importJWK(keyring.signing.find((k) => k.alg === 'ES256')! as JWK, 'ES256');
-    const kid = keyring.signing.find((k) => k.alg === 'ES256')!.kid;
+    const signing = keyring.generations[0]!.keys.find((k) => k.alg === 'ES256')!;
+    const serverKey = await importJWK(signing as JWK, 'ES256');
+    const kid = signing.kid;
     const sign = (body: Record<string, unknown>, key: Parameters<SignJWT['sign']>[0] = serverKey) =>
       new SignJWT(body).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).sign(key);
     const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;

@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
-import type { ArtifactStore, DurableStores, ApplicationRecord, AccountRecord, ClientSecretRecord } from '../../src/storage/contract.ts';
+import type { ArtifactStore, DurableStores, ApplicationRecord, AccountRecord, ClientSecretRecord,
+  FailureCounterStore } from '../../src/storage/contract.ts';
 import { DuplicateError } from '../../src/storage/contract.ts';
 import { createSqliteStores } from '../../src/storage/sqlite/create-sqlite-stores.ts';
 import { openRedis } from '../../src/storage/redis/open-redis.ts';
 import { createRedisArtifactStore } from '../../src/storage/redis/redis-artifacts.ts';
+import { createRedisCounterStore } from '../../src/storage/redis/redis-counters.ts';
 import { openMongo } from '../../src/storage/mongo/open-mongo.ts';
 import type { MongoClient } from 'mongodb';
 import { collections, createMongoIndexes } from '../../src/storage/mongo/mongo-collections.ts';
@@ -16,7 +18,8 @@ import { runMongoMigrations } from '../../src/storage/mongo/mongo-migrations.ts'
 import { createMongoAuditStore } from '../../src/storage/mongo/mongo-audit.ts';
 import { createAdapterFactory, type AdapterStores } from '../../src/oidc/adapter.ts';
 import { createAccountSessions } from '../../src/oidc/account-sessions.ts';
-import { startTestRedis } from '../helpers/redis-server.ts';
+import { startTestRedis, startTestRedisCluster, startTestRedisSentinel, type TestRedis } from '../helpers/redis-server.ts';
+import type { Cluster, Redis } from 'ioredis';
 import type { AuditEventRecord } from '../../src/storage/contract.ts';
 import { createAuditLog } from '../../src/audit/audit-log.ts';
 import { recordHash } from '../../src/audit/ledger-chain.ts';
@@ -29,31 +32,37 @@ interface Backend {
   name: string;
   artifacts: ArtifactStore;
   durable?: DurableStores;
+  /** The shared counters (rate limits, sign-in failures), where the backend keeps them. */
+  counters?: FailureCounterStore;
   /** Everything the backend holds for artifacts (keys and values), as JSON: what a copy of it would show. */
   dump(): Promise<string>;
   /** Removes the field from a stored application, as applications stored before it existed lack it. */
-  forgetApplicationField?(clientId: string, field: 'postLogoutRedirectUris' | 'pendingScope' | 'disabledAt' | 'refusedScope'): Promise<void>;
+  forgetApplicationField?(clientId: string, field: 'postLogoutRedirectUris' | 'pendingScope' | 'disabledAt' | 'refusedScope'
+    | 'tokenRateLimitPerMinute'): Promise<void>;
   close(): Promise<void>;
 }
 
 const tmp = makeTempDir('conformance');
 const sqlite = createSqliteStores(`${tmp.path}/store.sqlite`);
 const backends: Backend[] = [{
-  name: 'sqlite', artifacts: sqlite.artifacts, durable: sqlite, close: sqlite.connection.close,
+  name: 'sqlite', artifacts: sqlite.artifacts, durable: sqlite, counters: sqlite.failureCounters, close: sqlite.connection.close,
   dump: async () => JSON.stringify(sqlite.db.prepare('SELECT * FROM oidc_artifacts').all()),
   async forgetApplicationField(clientId, field) {
     sqlite.db.prepare('UPDATE applications SET data = json_remove(data, ?) WHERE client_id = ?').run(`$.${field}`, clientId);
   },
 }];
 
-const testRedis = await startTestRedis();
-if (testRedis) {
+/** The artifact store on a Redis reached through `testRedis.url` (one server, a Cluster, a Sentinel). */
+function redisBackend(name: string, testRedis: TestRedis): Backend {
   const { redis, connection } = openRedis(testRedis.url);
-  backends.push({
-    name: 'redis',
+  // A cluster's keys are spread over its masters: a copy of it is every master's.
+  const masters = () => ((redis as unknown as Partial<Cluster>).nodes?.('master') ?? [redis]) as Redis[];
+  return {
+    name,
     artifacts: createRedisArtifactStore(redis, testRedis.prefix),
+    counters: createRedisCounterStore(redis, testRedis.prefix),
     async dump() {
-      const keys = await redis.keys(`${testRedis.prefix}*`);
+      const keys = (await Promise.all(masters().map((node) => node.keys(`${testRedis.prefix}*`)))).flat();
       const read = async (key: string) => {
         const type = await redis.type(key);
         if (type === 'hash') return redis.hgetall(key);
@@ -62,8 +71,16 @@ if (testRedis) {
       return JSON.stringify(await Promise.all(keys.map(async (key) => [key, await read(key)])));
     },
     close: async () => { await connection.close(); await testRedis.stop(); },
-  });
+  };
 }
+
+const testRedis = await startTestRedis();
+if (testRedis) backends.push(redisBackend('redis', testRedis));
+// REDIS_URL's other forms: the same cases through Redis Cluster (three masters) and Sentinel.
+const testCluster = await startTestRedisCluster();
+if (testCluster) backends.push(redisBackend('redis-cluster', testCluster));
+const testSentinel = await startTestRedisSentinel();
+if (testSentinel) backends.push(redisBackend('redis-sentinel', testSentinel));
 
 let mongoClient: MongoClient | undefined;
 if (process.env.MONGODB_URI) {
@@ -309,6 +326,34 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s: oidc-provider adap
   });
 });
 
+const counterBackends = backends.filter((b) => b.counters).map((b) => [b.name, b.counters!] as const);
+
+describe.each(counterBackends)('%s: FailureCounterStore (shared counters)', (_name, counters) => {
+  it('counts atomically: concurrent increments each see their own total, and the first one sets the expiry', async () => {
+    const key = `count-${id()}`;
+    const expiresAt = Date.now() + 60_000;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => counters.incrementFailureCount(key, 1, expiresAt + i * 1000)));
+    expect(results.map((r) => r.points).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const found = await counters.findFailureCount(key);
+    expect(found?.points).toBe(20);
+    // The count keeps the expiry it started with (a fixed window), within clock rounding.
+    expect(Math.abs(found!.expiresAt - expiresAt)).toBeLessThan(1000);
+  });
+
+  it('an expired count starts again; replace and delete act on the one key', async () => {
+    const key = `count-${id()}`;
+    await counters.incrementFailureCount(key, 5, Date.now() + 300);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await counters.findFailureCount(key)).toBeUndefined();
+    expect((await counters.incrementFailureCount(key, 1, Date.now() + 60_000)).points).toBe(1);
+    expect((await counters.replaceFailureCount(key, 7, Date.now() + 60_000)).points).toBe(7);
+    expect((await counters.findFailureCount(key))?.points).toBe(7);
+    expect(await counters.deleteFailureCount(key)).toBe(true);
+    expect(await counters.deleteFailureCount(key)).toBe(false);
+    expect(await counters.findFailureCount(key)).toBeUndefined();
+  });
+});
+
 const durableBackends = backends.filter((b) => b.durable).map((b) => [b.name, b.durable!] as const);
 
 const account = (overrides: Partial<AccountRecord> = {}): AccountRecord => ({
@@ -344,6 +389,7 @@ const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRec
   revokedAt: null,
   disabledAt: null,
   refusedScope: '',
+  tokenRateLimitPerMinute: null,
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),
   version: 1,
@@ -542,6 +588,17 @@ describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored b
   });
 });
 
+describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored before per-application rate limits', (_name, backend) => {
+  it('stores tokenRateLimitPerMinute; reads records without it as the default of their type (null)', async () => {
+    const stores = backend.durable!;
+    const app = application({ tokenRateLimitPerMinute: 5, ownerId: id() });
+    await stores.applications.insertApplication(app);
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual(app);
+    await backend.forgetApplicationField!(app.clientId, 'tokenRateLimitPerMinute');
+    expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual({ ...app, tokenRateLimitPerMinute: null });
+  });
+});
+
 describe.each(durableBackends)('%s: ApplicationStore.searchApplications (the admin console\'s list)', (_name, stores) => {
   // Client ids of this case share a prefix no other case uses, so the results are exactly these.
   const tag = `srch${id().slice(0, 6)}`;
@@ -595,6 +652,17 @@ describe.each(legacyApplicationBackends)('%s: ApplicationStore, records stored b
     await backend.forgetApplicationField!(app.clientId, 'postLogoutRedirectUris');
     expect(await stores.applications.findApplicationByClientId(app.clientId)).toEqual({ ...app, postLogoutRedirectUris: [] });
     expect(await stores.applications.listApplicationsByOwnerId(app.ownerId!)).toEqual([{ ...app, postLogoutRedirectUris: [] }]);
+  });
+});
+
+// Issue 12, item 2: the counter every process on one store reads to learn that clients changed.
+describe.each(durableBackends)('%s: ChangeCounterStore', (_name, stores) => {
+  it('reads 0 before the first bump; each bump adds one, also when bumps run at once', async () => {
+    const name = `changes-${id()}`;
+    expect(await stores.changeCounters.readChangeCounter(name)).toBe(0);
+    await Promise.all([1, 2, 3].map(() => stores.changeCounters.bumpChangeCounter(name)));
+    expect(await stores.changeCounters.readChangeCounter(name)).toBe(3);
+    expect(await stores.changeCounters.readChangeCounter(`other-${id()}`)).toBe(0);
   });
 });
 
@@ -684,6 +752,15 @@ describe.each(durableBackends)('%s: KeyringStore', (_name, stores) => {
     expect(await stores.keyrings.replaceKeyring({ name, sealed: 'b', version: 2, updatedAt: new Date() }, 1)).toBe(true);
     expect(await stores.keyrings.replaceKeyring({ name, sealed: 'c', version: 2, updatedAt: new Date() }, 1)).toBe(false);
     expect(await stores.keyrings.findKeyring(name)).toMatchObject({ sealed: 'b', version: 2 });
+  });
+
+  it('reads the version alone: what instances poll for a rotation', async () => {
+    const name = id();
+    expect(await stores.keyrings.findKeyringVersion(name)).toBeUndefined();
+    await stores.keyrings.insertKeyringIfAbsent({ name, sealed: 'a', version: 1, updatedAt: new Date() });
+    expect(await stores.keyrings.findKeyringVersion(name)).toBe(1);
+    await stores.keyrings.replaceKeyring({ name, sealed: 'b', version: 2, updatedAt: new Date() }, 1);
+    expect(await stores.keyrings.findKeyringVersion(name)).toBe(2);
   });
 });
 

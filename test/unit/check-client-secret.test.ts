@@ -1,10 +1,11 @@
 // The one decision on a presented API key (issue 10, items 2 and 6).
+import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { checkClientSecret, secretStatus } from '../../src/applications/check-client-secret.ts';
+import { checkClientSecret, createRememberingSecretCheck, secretStatus } from '../../src/applications/check-client-secret.ts';
 import { hashClientSecret } from '../../src/applications/client-secret.ts';
 import type { ClientSecretRecord } from '../../src/storage/contract.ts';
 
-const key = Buffer.alloc(32, 7);
+const key = createSecretKey(Buffer.alloc(32, 7));
 const now = new Date('2026-06-01T00:00:00Z');
 const at = (hours: number) => new Date(now.getTime() + hours * 3_600_000);
 const record = (secret: string, overrides: Partial<ClientSecretRecord> = {}): ClientSecretRecord => ({
@@ -39,6 +40,27 @@ describe('checkClientSecret', () => {
   it('a replaced key that expired before its grace ended → expired', () => {
     const secret = record('a', { replacedAt: at(-3), graceEndsAt: at(5), expiresAt: at(-1) });
     expect(checkClientSecret(key, { ...live, secrets: [secret] }, 'a', now)).toMatchObject({ reason: 'expired', at: at(-1) });
+  });
+});
+
+// Issue 12, item 2: the token endpoint's check remembers the key it last accepted per client version.
+describe('createRememberingSecretCheck', () => {
+  it('decides as checkClientSecret does, the remembered key included: it still expires on time', () => {
+    const check = createRememberingSecretCheck(key);
+    const version = {};
+    const application = { ...live, secrets: [record('a', { expiresAt: at(1) }), record('b')] };
+    expect(check(version, application, 'a', now)).toEqual({ ok: true, secretId: 'sec_a' });
+    expect(check(version, application, 'a', now)).toEqual({ ok: true, secretId: 'sec_a' });
+    expect(check(version, application, 'x', now)).toEqual({ ok: false, reason: 'no_match' });
+    expect(check(version, application, 'a', at(2))).toEqual({ ok: false, reason: 'expired', secretId: 'sec_a', at: at(1) });
+    expect(check(version, application, 'b', at(2))).toEqual({ ok: true, secretId: 'sec_b' });
+  });
+  it('remembers per version: another version of the keys is checked against its own hashes', () => {
+    const check = createRememberingSecretCheck(key);
+    expect(check({}, { ...live, secrets: [record('a')] }, 'a', now)).toMatchObject({ ok: true });
+    // Same secret, a new version whose stored hash is another key's: the remembered digest is not used.
+    const rotated = { ...live, secrets: [{ ...record('a'), hash: record('z').hash }] };
+    expect(check({}, rotated, 'a', now)).toEqual({ ok: false, reason: 'no_match' });
   });
 });
 

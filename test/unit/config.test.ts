@@ -27,7 +27,8 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(32) }, 'ISSUER: must be an https:// URL when NODE_ENV=production'],
     [{ NODE_ENV: 'production', ISSUER: 'https://id.example.com' }, 'SECRET_KEY: is required when NODE_ENV=production'],
     [{ SECRET_KEY: 'short' }, 'SECRET_KEY: must be at least 32 characters long'],
-    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL: must start with redis:// or rediss://'],
+    [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL: must look like redis://host:6379, redis-sentinel://host:26379?name=mymaster or redis-cluster://host:6379'],
+    [{ REDIS_URL: 'redis-sentinel://10.0.0.1:26379,10.0.0.2' }, 'REDIS_URL: a redis-sentinel:// URL names the master: ?name=mymaster'],
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI: must start with mongodb:// or mongodb+srv://'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY: must be true or false (got "maybe")'],
     [{ MAIL_OUTBOX: 'sometimes' }, 'MAIL_OUTBOX: must be true or false (got "sometimes")'],
@@ -36,8 +37,15 @@ describe('loadConfig', () => {
     [{ ...PRODUCTION, MAIL_OUTBOX: 'false' }, 'SMTP_URL: is required when NODE_ENV=production'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV: must be development, production or test (got "staging")'],
+    [{ KEY_PUBLISH_DELAY_SECONDS: '-1' }, 'KEY_PUBLISH_DELAY_SECONDS'],
+    [{ KEY_PUBLISH_DELAY_SECONDS: '4' }, 'KEYRING_POLL_SECONDS: must be shorter than the publish delay (4 s)'],
   ])('%j stops with a line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('signing-key rotation: a 10-minute publish delay and a 5 s keyring poll by default, both settable from the environment', () => {
+    expect(loadConfig({}).keys).toEqual({ publishDelaySeconds: 600, pollIntervalSeconds: 5 });
+    expect(loadConfig({ KEY_PUBLISH_DELAY_SECONDS: '2', KEYRING_POLL_SECONDS: '0.25' }).keys).toEqual({ publishDelaySeconds: 2, pollIntervalSeconds: 0.25 });
   });
 
   it('accepts a production setup', () => {

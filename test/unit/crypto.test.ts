@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { deriveKey, open, seal } from '../../src/crypto/secret-box.ts';
 import { hashPassword, verifyPassword } from '../../src/accounts/password-hash.ts';
@@ -40,7 +41,7 @@ describe('password hashing (argon2id, OWASP parameters)', () => {
 });
 
 describe('client secrets (keyed hash)', () => {
-  const key = deriveKey('x'.repeat(32), 'client-secret');
+  const key = createSecretKey(deriveKey('x'.repeat(32), 'client-secret'));
 
   it('are 256-bit, prefixed and match only their own hash under the same key', () => {
     const secret = generateClientSecret();
@@ -48,6 +49,6 @@ describe('client secrets (keyed hash)', () => {
     const hash = hashClientSecret(key, secret);
     expect(clientSecretMatches(key, secret, hash)).toBe(true);
     expect(clientSecretMatches(key, generateClientSecret(), hash)).toBe(false);
-    expect(clientSecretMatches(deriveKey('y'.repeat(32), 'client-secret'), secret, hash)).toBe(false);
+    expect(clientSecretMatches(createSecretKey(deriveKey('y'.repeat(32), 'client-secret')), secret, hash)).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ export interface ArtifactDocument {
 export type AccountDocument = Omit<AccountRecord, 'id'> & { _id: string; nameKey?: string };
 
 export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets' | 'postLogoutRedirectUris' | 'pendingScope'
-  | 'disabledAt' | 'refusedScope'> & {
+  | 'disabledAt' | 'refusedScope' | 'tokenRateLimitPerMinute'> & {
   _id: string;
   /** Stored before secrets had ids: some fields absent. */
   secrets: StoredSecret[];
@@ -29,6 +29,8 @@ export type ApplicationDocument = Omit<ApplicationRecord, 'clientId' | 'secrets'
   /** Absent from applications stored before administrators could disable them or refuse permissions. */
   disabledAt?: Date | null;
   refusedScope?: string;
+  /** Absent from applications stored before per-application rate limits. */
+  tokenRateLimitPerMinute?: number | null;
   /** contract.ts accountNameKey(name), for the admin console's search (absent until the `application-name-key` migration ran). */
   nameKey?: string;
 };
@@ -52,6 +54,12 @@ export type MfaDocument = Omit<MfaRecord, 'accountId'> & { _id: string };
 /** One row of the authorization index; the grant id is the _id. */
 export type AuthorizationDocument = Omit<AuthorizationRecord, 'grantId'> & { _id: string };
 
+/** A change counter (src/storage/change-feed.ts): `_id` is its name. */
+export interface ChangeCounterDocument {
+  _id: string;
+  value: number;
+}
+
 /** One per data migration that has run (src/storage/mongo/mongo-migrations.ts). */
 export interface MigrationDocument {
   _id: string;
@@ -70,6 +78,7 @@ export function collections(db: Db) {
     revocations: db.collection<RevocationEventRecord>('revocation_events'),
     migrations: db.collection<MigrationDocument>('migrations'),
     authorizations: db.collection<AuthorizationDocument>('authorizations'),
+    changeCounters: db.collection<ChangeCounterDocument>('change_counters'),
   };
 }
 

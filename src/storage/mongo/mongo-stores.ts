@@ -6,10 +6,11 @@ import { collections, isDuplicateKey, type AccountDocument, type ApplicationDocu
 import { readStoredSecret, recordUseByRewrite, updateWithVersionCheck } from '../stored-secret.ts';
 
 const fromAccount = ({ _id, nameKey: _nameKey, ...rest }: AccountDocument) => ({ id: _id, ...rest });
-const fromApplication = ({ _id, postLogoutRedirectUris, pendingScope, disabledAt, refusedScope, nameKey: _nameKey, secrets, ...rest }:
-  ApplicationDocument): ApplicationRecord =>
+const fromApplication = ({ _id, postLogoutRedirectUris, pendingScope, disabledAt, refusedScope, tokenRateLimitPerMinute, nameKey: _nameKey,
+  secrets, ...rest }: ApplicationDocument): ApplicationRecord =>
   ({ clientId: _id, ...rest, secrets: secrets.map(readStoredSecret), postLogoutRedirectUris: postLogoutRedirectUris ?? [],
-    pendingScope: pendingScope ?? '', disabledAt: disabledAt ?? null, refusedScope: refusedScope ?? '' });
+    pendingScope: pendingScope ?? '', disabledAt: disabledAt ?? null, refusedScope: refusedScope ?? '',
+    tokenRateLimitPerMinute: tokenRateLimitPerMinute ?? null });
 const toApplication = ({ clientId, ...rest }: ApplicationRecord): ApplicationDocument =>
   ({ _id: clientId, ...rest, nameKey: accountNameKey(rest.name) });
 const fromKeyring = ({ _id, ...rest }: KeyringDocument) => ({ name: _id, ...rest });
@@ -130,6 +131,10 @@ export function createMongoKeyringStore(db: Db): KeyringStore {
     async findKeyring(name) {
       const doc = await keyrings.findOne({ _id: name });
       return doc ? fromKeyring(doc) : undefined;
+    },
+    async findKeyringVersion(name) {
+      const doc = await keyrings.findOne({ _id: name }, { projection: { version: 1 } });
+      return doc?.version;
     },
     async insertKeyringIfAbsent({ name, ...rest }) {
       try {

@@ -14,9 +14,14 @@ export interface MongoStores extends DurableStores {
   connection: StoreConnection;
 }
 
-/** `databaseName` defaults to the one in the URI's path (the driver's default, "test", when it names none). */
+/**
+ * `databaseName` defaults to the one in the URI's path (the driver's default, "test", when it names none).
+ * Writes are acknowledged by a majority of a replica set (an account, a grant, a ledger record
+ * survives the loss of the primary) unless the URI asks otherwise with `w=`; a standalone server
+ * counts as its own majority.
+ */
 export async function openMongo(uri: string, databaseName?: string): Promise<MongoStores> {
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000 });
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, ...(/[?&]w=/.test(uri) ? {} : { writeConcern: { w: 'majority' } }) });
   await client.connect();
   const db = client.db(databaseName);
   return {
@@ -29,6 +34,14 @@ export async function openMongo(uri: string, databaseName?: string): Promise<Mon
     audit: createMongoAuditStore(db),
     authorizations: createMongoAuthorizationStore(db),
     mfa: createMongoMfaStore(db),
+    changeCounters: {
+      async bumpChangeCounter(name) {
+        await collections(db).changeCounters.updateOne({ _id: name }, { $inc: { value: 1 } }, { upsert: true });
+      },
+      async readChangeCounter(name) {
+        return (await collections(db).changeCounters.findOne({ _id: name }))?.value ?? 0;
+      },
+    },
     revocations: {
       async appendRevocation(event) {
         await collections(db).revocations.insertOne({ ...event });

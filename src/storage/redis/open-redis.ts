@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from './redis-client.ts';
 import type { StoreConnection } from '../contract.ts';
 
 /**
@@ -14,7 +15,7 @@ const COMMAND_TIMEOUT_MS = 1000;
  * (maxRetriesPerRequest): then it fails and the request gets a 503 instead of hanging.
  */
 export function openRedis(url: string): { redis: Redis; connection: StoreConnection } {
-  const redis = new Redis(url, {
+  const redis = createRedisClient(url, {
     lazyConnect: false,
     enableOfflineQueue: true,
     commandTimeout: COMMAND_TIMEOUT_MS,

@@ -1,8 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { ArtifactPayload, ArtifactStore } from '../contract.ts';
 
 // Keys: <prefix><Model>:<id> is a hash {payload, consumed?}; <prefix>grant:<Model>:<grantId> is the set
 // of keys issued under a grant (for revokeByGrantId); uid: and usercode: keys point at an id.
+// Every command, transaction and script touches one key, so the store works on Redis Cluster too
+// (keys of one artifact hash to different slots). Instead of one transaction over all its keys, an
+// artifact's index entries are written before the artifact: a failure between the writes leaves an
+// index naming nothing (skipped when read), never an artifact its grant's revocation cannot find.
 // Every key carries the artifact's TTL, so Redis expires the data itself. That is also why Redis has
 // no migration for ids stored hashed (src/oidc/adapter.ts): the keys written under raw ids are no
 // longer reachable and expire with their TTL (only short-lived models live here).
@@ -18,11 +22,13 @@ local current = redis.call('TTL', KEYS[1])
 if current == -1 or current < tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
 
-const REVOKE_GRANT = `
-local keys = redis.call('SMEMBERS', KEYS[1])
-for _, key in ipairs(keys) do redis.call('DEL', key) end
-redis.call('DEL', KEYS[1])
-return #keys`;
+
+/** Runs a transaction on one key; a command's error fails the call. */
+async function oneKey(transaction: ChainableCommander): Promise<void> {
+  const results = await transaction.exec();
+  const failure = results?.find(([error]) => error);
+  if (failure) throw failure[0];
+}
 
 export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): ArtifactStore {
   const keyFor = (model: string, id: string) => `${prefix}${model}:${id}`;
@@ -48,32 +54,23 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
     async upsert(model, id, payload, expiresInSeconds) {
       const key = keyFor(model, id);
       const ttl = expiresInSeconds === undefined ? undefined : Math.max(1, Math.ceil(expiresInSeconds));
-      // HSET keeps an existing `consumed` field: consumption is permanent, as in the other backends.
-      const multi = redis.multi().hset(key, 'payload', JSON.stringify(payload));
-      if (ttl === undefined) multi.persist(key);
-      else multi.expire(key, ttl);
-      const pointers = [
-        payload.uid === undefined ? undefined : uidKeyFor(model, payload.uid),
-        payload.userCode === undefined ? undefined : userCodeKeyFor(model, payload.userCode),
-      ];
-      for (const pointer of pointers) {
-        if (pointer === undefined) continue;
-        if (ttl === undefined) multi.set(pointer, id);
-        else multi.set(pointer, id, 'EX', ttl);
-      }
       const indexes = [
         payload.grantId === undefined ? undefined : grantKeyFor(model, payload.grantId),
         payload.accountId === undefined ? undefined : accountKeyFor(model, payload.accountId),
-      ];
-      for (const index of indexes) {
-        if (index === undefined) continue;
-        multi.sadd(index, key);
-        if (ttl === undefined) multi.persist(index);
-        else multi.eval(EXTEND_TTL, 1, index, ttl);
-      }
-      const results = await multi.exec();
-      const failure = results?.find(([error]) => error);
-      if (failure) throw failure[0];
+      ].filter((index) => index !== undefined);
+      await Promise.all(indexes.map((index) => oneKey(ttl === undefined
+        ? redis.multi().sadd(index, key).persist(index)
+        : redis.multi().sadd(index, key).eval(EXTEND_TTL, 1, index, ttl))));
+      const pointers = [
+        payload.uid === undefined ? undefined : uidKeyFor(model, payload.uid),
+        payload.userCode === undefined ? undefined : userCodeKeyFor(model, payload.userCode),
+      ].filter((pointer) => pointer !== undefined);
+      // HSET keeps an existing `consumed` field: consumption is permanent, as in the other backends.
+      const artifact = redis.multi().hset(key, 'payload', JSON.stringify(payload));
+      await Promise.all([
+        oneKey(ttl === undefined ? artifact.persist(key) : artifact.expire(key, ttl)),
+        ...pointers.map((pointer) => (ttl === undefined ? redis.set(pointer, id) : redis.set(pointer, id, 'EX', ttl))),
+      ]);
     },
     find: (model, id) => findByKey(keyFor(model, id)),
     findByUid: (model, uid) => findByPointer(uidKeyFor(model, uid), model),
@@ -86,7 +83,10 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
       return (await redis.del(keyFor(model, id))) === 1;
     },
     async revokeByGrantId(model, grantId) {
-      await redis.eval(REVOKE_GRANT, 1, grantKeyFor(model, grantId));
+      const index = grantKeyFor(model, grantId);
+      const keys = await redis.smembers(index);
+      await Promise.all(keys.map((key) => redis.del(key)));
+      await redis.del(index);
     },
     async listByAccountId(model, accountId) {
       const keys = await redis.smembers(accountKeyFor(model, accountId));

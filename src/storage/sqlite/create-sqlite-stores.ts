@@ -12,6 +12,7 @@ import { createSqliteAuthorizationStore } from './sqlite-authorizations.ts';
 import { createSqliteMfaStore } from './sqlite-mfa.ts';
 import { createSqliteRevocationStore } from './sqlite-revocations.ts';
 import { createSqliteFailureCounterStore } from './sqlite-failure-counters.ts';
+import { createSqliteChangeCounterStore } from './sqlite-change-counters.ts';
 
 export interface SqliteStores extends DurableStores {
   db: DatabaseSync;
@@ -50,6 +51,7 @@ export function createSqliteStores(file: string): SqliteStores {
     authorizations: retryWhileLocked(createSqliteAuthorizationStore(db)),
     mfa: retryWhileLocked(createSqliteMfaStore(db)),
     revocations: retryWhileLocked(createSqliteRevocationStore(db)),
+    changeCounters: retryWhileLocked(createSqliteChangeCounterStore(db)),
     failureCounters: retryWhileLocked(createSqliteFailureCounterStore(db)),
     connection: {
       name: 'sqlite',

@@ -206,9 +206,13 @@ function schemaV9(db: DatabaseSync): void {
     CREATE INDEX applications_owner ON applications (owner_id, client_id) WHERE owner_id IS NOT NULL;`);
 }
 
+// v11: change counters (src/storage/sqlite/sqlite-change-counters.ts): the processes on this file
+// learn that applications changed by reading one row, not the applications.
+const SCHEMA_V11 = 'CREATE TABLE change_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;';
+
 /** In order; index i brings user_version i to i + 1. Exported so tests can build an older file. */
 export const MIGRATIONS: (string | ((db: DatabaseSync) => void))[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
-  schemaV7, schemaV8, schemaV9, SCHEMA_V10];
+  schemaV7, schemaV8, schemaV9, SCHEMA_V10, SCHEMA_V11];
 
 /** How long a write may wait for another connection's write lock before it is refused. */
 export const LOCK_WAIT_MS = 5000;

@@ -5,7 +5,7 @@ import { readStoredSecret, recordUseByRewrite, updateWithVersionCheck, type Stor
 import { isUniqueViolation } from './open-sqlite.ts';
 
 type StoredApplication = Omit<ApplicationRecord, 'secrets' | 'postLogoutRedirectUris' | 'pendingScope' | 'revokedAt' | 'disabledAt'
-  | 'refusedScope' | 'createdAt' | 'updatedAt' | 'version'> & {
+  | 'refusedScope' | 'tokenRateLimitPerMinute' | 'createdAt' | 'updatedAt' | 'version'> & {
   secrets: StoredSecret[];
   /** Absent from applications stored before RP-initiated logout could return to the app. */
   postLogoutRedirectUris?: string[];
@@ -16,6 +16,8 @@ type StoredApplication = Omit<ApplicationRecord, 'secrets' | 'postLogoutRedirect
   disabledAt?: string | null;
   /** Absent from applications stored before administrators could refuse permissions. */
   refusedScope?: string;
+  /** Absent from applications stored before per-application rate limits. */
+  tokenRateLimitPerMinute?: number | null;
   createdAt: string;
   updatedAt: string;
 };
@@ -46,6 +48,7 @@ function decode(row: { data: string; version: number } | undefined): Application
     revokedAt: stored.revokedAt === null ? null : new Date(stored.revokedAt),
     disabledAt: stored.disabledAt ? new Date(stored.disabledAt) : null,
     refusedScope: stored.refusedScope ?? '',
+    tokenRateLimitPerMinute: stored.tokenRateLimitPerMinute ?? null,
     createdAt: new Date(stored.createdAt),
     updatedAt: new Date(stored.updatedAt),
     version: row.version,

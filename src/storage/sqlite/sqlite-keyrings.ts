@@ -13,6 +13,7 @@ const toKeyring = (row: KeyringRow | undefined): KeyringRecord | undefined =>
 
 export function createSqliteKeyringStore(db: DatabaseSync): KeyringStore {
   const find = db.prepare('SELECT * FROM keyrings WHERE name = ?');
+  const findVersion = db.prepare('SELECT version FROM keyrings WHERE name = ?');
   const insertIfAbsent = db.prepare(
     'INSERT INTO keyrings (name, sealed, version, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING',
   );
@@ -23,6 +24,9 @@ export function createSqliteKeyringStore(db: DatabaseSync): KeyringStore {
   return {
     async findKeyring(name) {
       return toKeyring(find.get(name) as KeyringRow | undefined);
+    },
+    async findKeyringVersion(name) {
+      return (findVersion.get(name) as { version: number } | undefined)?.version;
     },
     async insertKeyringIfAbsent(record) {
       insertIfAbsent.run(record.name, record.sealed, record.version, record.updatedAt.getTime());

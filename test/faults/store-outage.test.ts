@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { signInPageUrl } from '../helpers/browserless-login.ts';
+import { CookieJar, csrfFrom, follow, request, signInPageUrl } from '../helpers/browserless-login.ts';
+import { createAccount } from '../../src/accounts/create-account.ts';
 
 const testRedis: TestRedis | undefined = process.env.REDIS_URL ? undefined : await startTestRedis();
 let server: TestServer;
@@ -59,5 +60,35 @@ let bot: { id: string; secret: string };
     }
     expect(recovered).toBe(true);
     expect((await fetch(`${server.issuer}/readyz`)).status).toBe(200);
+  });
+
+  it('mid-flow: a password posted while Redis is down gets a clear "try again" page, no stack trace; the sign-in then completes', async () => {
+    const email = 'mid.flow@example.test';
+    const password = 'redis may stop at any moment';
+    await createAccount(server.services.accountDeps, { email, password, emailVerified: true }, { kind: 'system', id: 'test' });
+    const jar = new CookieJar();
+    const login = await follow(jar, server.issuer, signInPageUrl(server.issuer, web));
+    const html = await login.response.text();
+    expect(html).toContain('name="password"');
+
+    await testRedis!.stop();
+    const posted = await request(jar, `${login.url}/login`, { form: { email, password, _csrf: csrfFrom(html) }, headers: { accept: 'text/html' } });
+    const page = await posted.text();
+    expect(posted.status).toBe(503);
+    expect(page).toContain('Try again in a moment');
+    expect(page).not.toMatch(/\bat [\w.<>]+ \(|node_modules|Error:/); // no stack trace, no internals
+
+    // This Redis keeps nothing across a restart (no append-only file here): the person starts again.
+    await testRedis!.restart!();
+    for (const deadline = Date.now() + 10_000; ;) {
+      const restart = await follow(jar, server.issuer, signInPageUrl(server.issuer, web));
+      const form = await restart.response.text();
+      const again = form.includes('name="password"')
+        ? await request(jar, `${restart.url}/login`, { form: { email, password, _csrf: csrfFrom(form) } }) : undefined;
+      await again?.body?.cancel();
+      if (again?.status === 303) break;
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 });
