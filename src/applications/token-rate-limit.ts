@@ -65,29 +65,45 @@ export async function countTokenRequest(deps: TokenRateDeps, clientId: string, n
   const minute = startOf(now, MINUTE_MS);
   const key = `token-rate:${clientId}:${minute}`;
   const leases = deps.leases ?? processLeases;
-  const left = leases.get(key) ?? 0;
-  if (left > 0) {
-    leases.set(key, left - 1);
-    return ALLOWED;
+  for (;;) {
+    const left = leases.get(key) ?? 0;
+    if (left > 0) {
+      leases.set(key, left - 1);
+      return ALLOWED;
+    }
+    // One lease request per client and minute at a time: concurrent requests wait for it rather
+    // than each taking a lease of its own (64 at once would take 64 leases).
+    let pending = acquiring.get(key);
+    if (!pending) {
+      pending = takeLease(deps, key, perMinute, minute, leases).finally(() => acquiring.delete(key));
+      acquiring.set(key, pending);
+    }
+    const outcome = await pending;
+    if (outcome === 'uncounted') return ALLOWED;
+    if (outcome === 'refused') break;
   }
-  leases.delete(key);
+  await recordThrottled(deps, clientId, perMinute, minute, now);
+  return { isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)), perMinute };
+}
+
+const acquiring = new Map<string, Promise<'leased' | 'refused' | 'uncounted'>>();
+
+/** Adds a lease to the shared count; what falls within the limit becomes this process's to let through. */
+async function takeLease(deps: TokenRateDeps, key: string, perMinute: number, minute: number, leases: Map<string, number>) {
   const lease = Math.max(1, Math.floor(perMinute / LEASE_SHARE));
   let points: number;
   try {
     ({ points } = await deps.tokenRateLimits.counters.incrementFailureCount(key, lease, minute + MINUTE_MS));
   } catch (error) {
     deps.onUncounted?.(error);
-    return ALLOWED;
+    return 'uncounted';
   }
   const granted = Math.min(lease, perMinute - (points - lease));
-  if (granted > 0) {
-    // Leases of finished minutes go; this one keeps what is left of it.
-    for (const old of leases.keys()) if (!old.endsWith(`:${minute}`)) leases.delete(old);
-    if (granted > 1) leases.set(key, granted - 1);
-    return ALLOWED;
-  }
-  await recordThrottled(deps, clientId, perMinute, minute, now);
-  return { isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)), perMinute };
+  if (granted <= 0) return 'refused';
+  // Leases of finished minutes go.
+  for (const old of leases.keys()) if (!old.endsWith(`:${minute}`)) leases.delete(old);
+  leases.set(key, (leases.get(key) ?? 0) + granted);
+  return 'leased';
 }
 
 /**

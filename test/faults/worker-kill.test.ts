@@ -2,15 +2,25 @@
 // primary starts a new one, and nothing that was acknowledged is lost: every registration answered
 // 303 has its account and its ledger record, and the ledger's chain still verifies.
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cli, spawnServer } from '../helpers/spawn-server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { CookieJar, csrfFrom, request } from '../helpers/browserless-login.ts';
 import { openSqliteDatabase } from '../../src/storage/sqlite/open-sqlite.ts';
 import { sqliteFile } from '../../src/storage/open-stores.ts';
 
-const childrenOf = (pid: number) => execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-  .split('\n').map((line) => Number(line.trim())).filter(Boolean);
+/** The live child processes of `pid`, from /proc (Linux; field 4 of /proc/<pid>/stat is the parent). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((entry) => {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(parent) === pid && state !== 'Z';
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
 
 describe('SIGKILL of a worker under load', () => {
   it('the other keeps serving, a new one starts, and every acknowledged registration is in the accounts and the ledger', async () => {
