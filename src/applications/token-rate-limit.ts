@@ -25,6 +25,8 @@ export interface TokenRateDeps {
   tokenRateLimits: TokenRateLimits;
   /** Requests this process may still let through per client and minute without asking the store (see countTokenRequest). */
   leases?: Map<string, number>;
+  /** The client minutes this process found over their limit (default: one set per process). */
+  overLimit?: Set<string>;
   /** Told when the counters cannot be reached and a request went through uncounted. */
   onUncounted?: (error: unknown) => void;
 }
@@ -60,11 +62,19 @@ const processLeases = new Map<string, number>();
 export async function countTokenRequest(deps: TokenRateDeps, clientId: string, now = Date.now()): Promise<TokenRateDecision> {
   const client = await deps.findLimit(clientId);
   if (!client) return ALLOWED;
-  const perMinute = client.perMinute ?? deps.tokenRateLimits.defaults[client.type];
+  const perMinute = tokenRateLimitOf({ type: client.type, tokenRateLimitPerMinute: client.perMinute }, deps.tokenRateLimits.defaults);
   if (perMinute === 0) return ALLOWED;
   const minute = startOf(now, MINUTE_MS);
   const key = `token-rate:${clientId}:${minute}`;
   const leases = deps.leases ?? processLeases;
+  const refused = () => ({ isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)), perMinute }) as const;
+  // Refused once this minute: refused from memory until it ends, so a flood costs one store write
+  // per request (the day's count), not a lease and a marker as well.
+  const overLimit = deps.overLimit ?? processOverLimit;
+  if (overLimit.has(key)) {
+    await addRefusals(deps, clientId, 1, now);
+    return refused();
+  }
   for (;;) {
     const left = leases.get(key) ?? 0;
     if (left > 0) {
@@ -82,8 +92,19 @@ export async function countTokenRequest(deps: TokenRateDeps, clientId: string, n
     if (outcome === 'uncounted') return ALLOWED;
     if (outcome === 'refused') break;
   }
+  for (const old of overLimit) if (!old.endsWith(`:${minute}`)) overLimit.delete(old);
+  overLimit.add(key);
   await recordThrottled(deps, clientId, perMinute, minute, now);
-  return { isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil((minute + MINUTE_MS - now) / 1000)), perMinute };
+  return refused();
+}
+
+/** Per process: the client minutes already over their limit. */
+const processOverLimit = new Set<string>();
+
+async function addRefusals(deps: TokenRateDeps, clientId: string, count: number, now: number): Promise<void> {
+  const day = startOf(now, DAY_MS);
+  await deps.tokenRateLimits.counters.incrementFailureCount(throttledKey(clientId, day), count, day + 2 * DAY_MS)
+    .catch((error: unknown) => deps.onUncounted?.(error));
 }
 
 const acquiring = new Map<string, Promise<'leased' | 'refused' | 'uncounted'>>();
@@ -112,11 +133,10 @@ async function takeLease(deps: TokenRateDeps, key: string, perMinute: number, mi
  */
 async function recordThrottled(deps: TokenRateDeps, clientId: string, perMinute: number, minute: number, now: number) {
   const { counters } = deps.tokenRateLimits;
-  const day = startOf(now, DAY_MS);
+  await addRefusals(deps, clientId, 1, now);
   try {
-    await counters.incrementFailureCount(throttledKey(clientId, day), 1, day + 2 * DAY_MS);
-    const { points: refusals } = await counters.incrementFailureCount(`token-throttled-minute:${clientId}:${minute}`, 1, minute + MINUTE_MS);
-    if (refusals !== 1) return;
+    const { points: marks } = await counters.incrementFailureCount(`token-throttled-minute:${clientId}:${minute}`, 1, minute + MINUTE_MS);
+    if (marks !== 1) return;
   } catch (error) {
     deps.onUncounted?.(error);
     return;

@@ -31,12 +31,15 @@ function assertionClientId(assertion: string | null): string | undefined {
   }
 }
 
+class BodyTooLarge extends Error {}
+
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  // Not destroyed when left early: the answer to an oversized body still reaches the client.
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     received += chunk.length;
-    if (received > MAX_BODY_BYTES) return undefined;
+    if (received > MAX_BODY_BYTES) throw new BodyTooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, received).toString('utf8');
@@ -71,7 +74,18 @@ async function namedClientId(ctx: Parameters<Middleware>[0]): Promise<string | u
 export function tokenRateLimit(deps: TokenRateDeps, tokenPath = '/token'): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
-    const clientId = await namedClientId(ctx);
+    let clientId: string | undefined;
+    try {
+      clientId = await namedClientId(ctx);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      // As oidc-provider answers a body over its limit (RFC 6749 §5.2).
+      ctx.status = 400;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Connection', 'close');
+      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
+      return;
+    }
     const decision = clientId === undefined ? undefined : await countTokenRequest(deps, clientId);
     if (!decision || decision.isAllowed) return next();
     ctx.status = 429;

@@ -7,6 +7,9 @@ import { readStoredSecret, type StoredSecret } from '../storage/stored-secret.ts
 
 type FindClient = (id: string) => Promise<Client | undefined>;
 
+/** The longest a client is kept without being read again, whatever was announced. */
+const MAX_AGE_MS = 60_000;
+
 interface Entry {
   client: Promise<Client | undefined>;
   /** Epoch ms: when one of its keys ends, the metadata (client_secret_expires_at) is made again. */
@@ -32,7 +35,9 @@ function nextKeyEnd(client: Client, now: number): number {
  *   unknown to the provider (invalid_client, RFC 6749 §5.2);
  * - one of its keys ends: its metadata is made again. Whether a key works is decided on each
  *   request all the same (checkClientSecret with the time of the request).
- * While changes could be missed (Redis unreachable) nothing kept is used. Unknown, revoked and
+ * - it has been kept for MAX_AGE_MS: a change whose announcement was lost (its counter bump failed
+ *   after the write) is picked up then at the latest.
+ * While changes could be missed (the counter unreadable) nothing kept is used. Unknown, revoked and
  * disabled client ids are not kept: guessed ids cannot grow the map, and every lookup of one
  * reaches the store as before.
  */
@@ -47,14 +52,14 @@ export function cacheClients(provider: Provider, changes: ChangeFeed): { close()
     const kept = entries.get(id);
     if (kept && kept.validUntil > now) return kept.client;
     // Concurrent lookups of one client share one load.
-    const entry: Entry = { client: load(id), validUntil: Infinity };
+    const entry: Entry = { client: load(id), validUntil: now + MAX_AGE_MS };
     entries.set(id, entry);
     const forget = () => {
       if (entries.get(id) === entry) entries.delete(id);
     };
     try {
       const client = await entry.client;
-      if (client) entry.validUntil = nextKeyEnd(client, now);
+      if (client) entry.validUntil = Math.min(entry.validUntil, nextKeyEnd(client, now));
       else forget();
       return client;
     } catch (error) {

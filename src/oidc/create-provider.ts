@@ -192,7 +192,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Ahead of the provider's routes: a throttled client is refused before its credentials are checked.
   // The limit comes with the client the provider holds in memory (src/oidc/client-cache.ts): no store read per request.
   provider.use(tokenRateLimit({ ...deps.tokenRate,
-    findLimit: async (clientId) => (await provider.Client.find(clientId))?.[RATE_LIMIT] as ClientRateLimit | undefined }));
+    findLimit: async (clientId) => (await provider.Client.find(clientId))?.[RATE_LIMIT] as ClientRateLimit | undefined },
+  provider.pathFor('token', { mountPath: '' })));
   installClientSecretCheck(provider, deps);
   answerUnregisteredGrantType(provider);
   // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.

@@ -2,16 +2,18 @@ import type { Redis } from 'ioredis';
 import type { ChangeCounterStore } from './contract.ts';
 
 /**
- * Without Redis, how stale another process's view may be: each process reads the counter at most
- * this often, and only when it is asked (a lookup), so an idle process reads nothing.
+ * How stale another process's view may be: each process reads the counter at most this often, and
+ * only when it is asked (a lookup), so an idle process reads nothing.
  */
 export const CHANGE_POLL_MS = 250;
 
 /**
  * Tells every instance that data it keeps in memory changed. The writing process's own watchers
- * hear at once; other instances through Redis pub/sub in Redis mode (at once), else through a
- * counter in the durable store that they read at most every CHANGE_POLL_MS (every process on one
- * SQLite file, or on one MongoDB, sees the same row).
+ * hear at once. Every change bumps a counter in the durable store, which each process reads at most
+ * every CHANGE_POLL_MS (every process on one SQLite file, or on one MongoDB, sees the same row): that
+ * bounds how stale any instance can be. In Redis mode the change is also published, so that other
+ * instances usually hear at once; a lost message (a failed publish, a Cluster failover) only delays
+ * it to the next counter read.
  */
 export interface ChangeFeed {
   /** Called after the write has been stored. */
@@ -37,19 +39,19 @@ export function createChangeFeed(topic: string, counters: ChangeCounterStore, re
   return {
     async announce() {
       for (const onChange of local) onChange();
-      // Best effort, as revocations are published: when Redis cannot take it, the subscribers
-      // are cut off too, so they trust nothing until they resubscribe (and then drop everything).
+      await counters.bumpChangeCounter(topic);
+      // Sooner than the counter, best effort: a lost message is caught by the next counter read.
       if (redis) await redis.publish(channel, topic).catch(() => undefined);
-      else await counters.bumpChangeCounter(topic);
     },
     watch(onChange) {
       local.add(onChange);
-      const remote = redis ? subscribe(redis, channel, onChange) : poll(counters, topic, onChange);
+      const counter = poll(counters, topic, onChange);
+      const pushed = redis ? subscribe(redis, channel, onChange) : undefined;
       return {
-        sync: remote.sync,
+        sync: counter.sync,
         close() {
           local.delete(onChange);
-          remote.close();
+          pushed?.close();
         },
       };
     },
@@ -58,24 +60,22 @@ export function createChangeFeed(topic: string, counters: ChangeCounterStore, re
 
 /**
  * A connection of its own (one that subscribes can send nothing else). Messages sent while it is
- * down are lost, so it is trusted only from a (re)subscription on, and each (re)subscription
- * counts as a change.
+ * down are lost: the counter catches those, and each (re)subscription counts as a change.
  */
-function subscribe(redis: Redis, channel: string, onChange: () => void): ChangeWatch {
-  const subscriber = redis.duplicate({ autoResubscribe: false, enableOfflineQueue: false });
-  let isLive = false;
+function subscribe(redis: Redis, channel: string, onChange: () => void): { close(): void } {
+  const options = { autoResubscribe: false, enableOfflineQueue: false };
+  // A cluster client's duplicate() takes its seed nodes first ([]: the same ones).
+  const subscriber = (redis as Redis & { isCluster?: boolean }).isCluster
+    ? (redis as unknown as { duplicate(nodes: unknown[], options: object): Redis }).duplicate([], { redisOptions: options })
+    : redis.duplicate(options);
   subscriber.on('error', () => {});
-  subscriber.on('close', () => { isLive = false; });
   subscriber.on('ready', () => {
-    subscriber.subscribe(channel).then(() => {
-      onChange();
-      isLive = true;
-    }, () => subscriber.disconnect(true));
+    subscriber.subscribe(channel).then(onChange, () => subscriber.disconnect(true));
   });
   subscriber.on('message', (from: string) => {
     if (from === channel) onChange();
   });
-  return { sync: () => isLive, close: () => subscriber.disconnect() };
+  return { close: () => subscriber.disconnect() };
 }
 
 function poll(counters: ChangeCounterStore, topic: string, onChange: () => void): ChangeWatch {

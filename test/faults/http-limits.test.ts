@@ -70,6 +70,15 @@ describe('slow and oversized requests', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&x=${'x'.repeat(2 * 1024 * 1024)}` });
     // The token endpoint answers in OAuth's terms (RFC 6749 §5.2: invalid_request), at once: oidc-provider stops reading at 56 KiB.
     expect([tokenBody.status, ((await tokenBody.json()) as { error: string }).error]).toEqual([400, 'invalid_request']);
+    // Sent in chunks (no Content-Length), naming the client in the form: read up to the limit, then refused the same way.
+    const chunked = new ReadableStream({ start(controller) {
+      controller.enqueue(new TextEncoder().encode('grant_type=client_credentials&client_id=someone&x='));
+      for (let i = 0; i < 64; i += 1) controller.enqueue(new TextEncoder().encode('x'.repeat(1024)));
+      controller.close();
+    } });
+    const streamed = await fetch(`${server.issuer}/token`, { method: 'POST', body: chunked, duplex: 'half',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' } } as RequestInit);
+    expect([streamed.status, ((await streamed.json()) as { error: string }).error]).toEqual([400, 'invalid_request']);
     const { status } = await slowClient(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'y'.repeat(20 * 1024)}\r\n\r\n`);
     expect(status).toBe('HTTP/1.1 431 Request Header Fields Too Large');
   });

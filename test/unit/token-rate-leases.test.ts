@@ -13,6 +13,7 @@ function deps(perMinute: number, counters: FailureCounterStore): TokenRateDeps {
     audit: { record: async () => ({}) as never },
     tokenRateLimits: { counters, defaults: { service: 600, web: 3000, native: 3000 } },
     leases: new Map(),
+    overLimit: new Set(),
   };
 }
 
@@ -50,6 +51,15 @@ describe('token rate limit leases', () => {
     const allowed = decisions.filter((d) => d.isAllowed).length;
     expect(allowed).toBeLessThanOrEqual(600);
     expect(allowed).toBeGreaterThan(600 - 2 * 12); // at most a lease per process left unused
+  });
+
+  it('refuses a client over its limit from memory for the rest of the minute: one store write per refusal (its day count)', async () => {
+    const { counters, increments } = slowCounters();
+    const one = deps(5, counters);
+    const decisions = [];
+    for (let i = 0; i < 30; i += 1) decisions.push(await countTokenRequest(one, 'bot', NOW));
+    expect(decisions.filter((d) => d.isAllowed)).toHaveLength(5);
+    expect(Object.fromEntries(increments)).toEqual({ 'token-rate': 6, 'token-throttled': 25, 'token-throttled-minute': 1 });
   });
 
   it('lets requests through uncounted while the counters cannot be reached', async () => {

@@ -86,7 +86,8 @@ export function createRedisArtifactStore(redis: Redis, prefix = 'tokenim:'): Art
       const index = grantKeyFor(model, grantId);
       const keys = await redis.smembers(index);
       await Promise.all(keys.map((key) => redis.del(key)));
-      await redis.del(index);
+      // Only the members read: an artifact indexed meanwhile stays findable (Redis drops an emptied set).
+      if (keys.length) await redis.srem(index, ...keys);
     },
     async listByAccountId(model, accountId) {
       const keys = await redis.smembers(accountKeyFor(model, accountId));
