@@ -1,16 +1,22 @@
-# TokenIM Auth. Node 24 runs the TypeScript sources directly (type stripping): the first stage only
-# installs the production dependencies, the second carries them and the sources, nothing else.
-FROM node:24-bookworm-slim AS dependencies
+# TokenIM Auth. The first stage compiles the TypeScript sources to JavaScript (`npm run build`, tsc
+# into dist/: the server then runs without Node's type stripper, about 28 MB less per process) and
+# keeps only the production dependencies; the second carries them, the build, and the sources the
+# command line runs.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/data
 WORKDIR /app
-COPY --from=dependencies /app/node_modules ./node_modules
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
 COPY views ./views
@@ -28,4 +34,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 
 # SIGTERM drains in-flight requests, closes the stores and exits 0.
 STOPSIGNAL SIGTERM
-CMD ["node", "src/main.ts"]
+CMD ["node", "dist/main.js"]

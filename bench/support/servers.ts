@@ -1,6 +1,6 @@
 // The two servers every scenario compares: ours (`node src/main.ts`, as deployed) and bare
 // oidc-provider (bench/bare-provider.ts), each in a process of its own on a free loopback port.
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
@@ -123,14 +123,25 @@ export async function registerOurFixtures(dataDir: string): Promise<OurFixtures>
   return { dataDir, service: asClient(service), web: asClient(web), resourceServer: asClient(resourceServer), account };
 }
 
+/** `npm start` compiles the sources first (`npm run build`, into dist/): done once per suite, as a deployment does. */
+let built: Promise<void> | undefined;
+function buildOnce(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    execFile(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT },
+      (error, _stdout, stderr) => (error ? reject(new Error(`npm run build failed: ${stderr}`)) : resolve()));
+  });
+  return built;
+}
+
 /**
  * Ours as `npm start` runs it. WORKERS is passed through; whether the server acted on it is read
  * from its process tree (cluster workers are its children), so a server without WORKERS support
  * reports 1 process and the caller says "not available" instead of a misleading figure.
  */
 export async function startOurs(fixtures: OurFixtures, options: { redisUrl?: string; workers: number }): Promise<OurServer> {
+  await buildOnce();
   const server = await spawnServer({ DATA_DIR: fixtures.dataDir, WORKERS: String(options.workers), LOG_LEVEL: 'warn',
-    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) });
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) }, 'dist/main.js');
   const pid = server.child.pid!;
   // Ready means one process answers; give the others a moment to fork and listen.
   const deadline = Date.now() + 5_000;

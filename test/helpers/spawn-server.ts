@@ -14,11 +14,14 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** `node src/main.ts` as its own process, on a free port; resolves once /readyz answers 200. */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+/**
+ * `node src/main.ts` as its own process (or `entry`, e.g. the build's `dist/main.js`), on a free
+ * port; resolves once /readyz answers 200.
+ */
+export async function spawnServer(env: Record<string, string>, entry = 'src/main.ts'): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['src/main.ts'], {
+  const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ISSUER: url, LOG_LEVEL: 'warn', ...env, PORT: port },
     stdio: ['ignore', 'pipe', 'pipe'],

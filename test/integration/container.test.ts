@@ -26,12 +26,17 @@ describe('Dockerfile', () => {
     const stages = instructions.filter((line) => line.startsWith('FROM '));
     expect(stages).toHaveLength(2);
     for (const stage of stages) expect(stage).toMatch(/^FROM node:24-[a-z]+-slim( AS \w+)?$/);
-    expect(instructions).toContain('COPY --from=dependencies /app/node_modules ./node_modules');
+    // The first compiles (npm run build) and keeps the production dependencies only; the second carries both.
+    expect(instructions).toContain('RUN npm run build && npm prune --omit=dev --no-audit --no-fund');
+    expect(instructions).toContain('COPY --from=build /app/node_modules ./node_modules');
+    expect(instructions).toContain('COPY --from=build /app/dist ./dist');
     const user = instructions.filter((line) => line.startsWith('USER ')).at(-1);
     expect(user).toBe('USER node');
     expect(instructions.indexOf(user!)).toBeLessThan(instructions.findIndex((line) => line.startsWith('CMD ')));
     expect(dockerfile).toMatch(/HEALTHCHECK [^\n]*\\\n\s+CMD node -e "fetch\('http:\/\/127\.0\.0\.1:' \+ process\.env\.PORT \+ '\/readyz'\)/);
-    expect(instructions.at(-1)).toBe('CMD ["node", "src/main.ts"]');
+    expect(instructions.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    // What `npm start` runs, too.
+    expect((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start).toBe('npm run build && node dist/main.js');
   });
 });
 
