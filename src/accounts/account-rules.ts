@@ -60,3 +60,14 @@ export function checkPasswordRules(password: string, options: { minLength: numbe
     throw new AppError('password_common', 'this password is too common or too easy to guess; choose another, a short sentence works well');
   }
 }
+
+/**
+ * The accounts a console page names (owners, people, actors), each read once by primary key: a
+ * page of 50 rows costs at most 50 reads, never a scan. Ids with no account are left out.
+ */
+export async function findAccountsByIds(accounts: Pick<AccountStore, 'findAccountById'>, ids: Iterable<string | null | undefined>)
+  : Promise<Map<string, AccountRecord>> {
+  const distinct = [...new Set([...ids].filter((id): id is string => Boolean(id)))];
+  const found = await Promise.all(distinct.map((id) => accounts.findAccountById(id)));
+  return new Map(found.filter((account): account is AccountRecord => account !== undefined).map((account) => [account.id, account]));
+}

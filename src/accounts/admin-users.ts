@@ -2,12 +2,10 @@ import { accountNameKey, type AccountRecord, type MfaStore } from '../storage/co
 import { AppError } from '../shared/app-error.ts';
 import type { AccountFlowDeps } from './account-flows.ts';
 import { listConnectedApps, type ConnectedAppView, type FindClient } from './connected-apps.ts';
+import { CONSOLE_PAGE_READ, consolePage } from '../shared/console-page.ts';
 
 /** What the admin console's user pages and actions need: the account flows and the second factors. */
 export type AdminUserDeps = AccountFlowDeps & { mfa: MfaStore };
-
-/** Rows per page of /admin/users. */
-export const USERS_PAGE_SIZE = 50;
 
 export interface UsersPage {
   accounts: AccountRecord[];
@@ -24,14 +22,14 @@ export interface UsersPage {
  */
 export async function searchUsers(deps: AdminUserDeps, query: string, after: string | undefined): Promise<UsersPage> {
   const prefix = accountNameKey(query.trim()) || undefined;
-  const found = await deps.accounts.searchAccounts({ prefix, afterEmail: after, limit: USERS_PAGE_SIZE + 1 });
-  const accounts = found.slice(0, USERS_PAGE_SIZE);
+  const found = await deps.accounts.searchAccounts({ prefix, afterEmail: after, limit: CONSOLE_PAGE_READ });
+  const { shown: accounts, next } = consolePage(found, (last) => last.email);
   // One primary-key read per row shown (50 at most), not a scan.
   const factors = await Promise.all(accounts.map((account) => deps.mfa.findMfaByAccountId(account.id)));
   return {
     accounts,
     twoFactor: new Map(accounts.map((account, i) => [account.id, Boolean(factors[i]?.enabledAt)])),
-    next: found.length > USERS_PAGE_SIZE ? accounts.at(-1)?.email : undefined,
+    next,
   };
 }
 

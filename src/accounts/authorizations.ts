@@ -6,7 +6,8 @@ import { accountActor, type AuditLog } from '../audit/audit-log.ts';
 import { recordRevokedGrants } from '../audit/grant-revocations.ts';
 import { AppError } from '../shared/app-error.ts';
 import { obtainableScopes, type FindClient } from './connected-apps.ts';
-import { findAccountByTypedEmail } from './account-rules.ts';
+import { findAccountByTypedEmail, findAccountsByIds } from './account-rules.ts';
+import { CONSOLE_PAGE_READ, consolePage } from '../shared/console-page.ts';
 
 // The Authorizations page of the admin console (issue 11 item 1): every grant, person × application
 // × permissions × since × last used, filtered by permission, person or application, and revoked
@@ -31,7 +32,6 @@ export interface AuthorizationQuery {
   after?: string | undefined;
 }
 
-export const PAGE_SIZE = 50;
 const REVOKE_BATCH = 50;
 
 export interface AuthorizationView {
@@ -79,16 +79,16 @@ async function toFilter(deps: AuthorizationDeps, query: AuthorizationQuery): Pro
 export async function listAuthorizations(deps: AuthorizationDeps, query: AuthorizationQuery) {
   const filter = await toFilter(deps, query);
   if (!filter) return { rows: [], next: undefined, total: 0 };
-  const page = await deps.authorizations.listAuthorizations({ ...filter, after: decodeCursor(query.after) }, PAGE_SIZE + 1);
-  const shown = page.slice(0, PAGE_SIZE);
-  // A page names at most PAGE_SIZE people and applications: each is read once.
-  const people = new Map<string, Promise<AccountRecord | undefined>>();
+  const page = await deps.authorizations.listAuthorizations({ ...filter, after: decodeCursor(query.after) }, CONSOLE_PAGE_READ);
+  const { shown, next } = consolePage(page, encodeCursor);
+  // A page names at most CONSOLE_PAGE_SIZE people and applications: each is read once.
+  const people = await findAccountsByIds(deps.accounts, shown.map((record) => record.accountId));
   const clients = new Map<string, Promise<[Awaited<ReturnType<FindClient>>, string | undefined]>>();
-  const personOf = (id: string) => people.get(id) ?? people.set(id, deps.accounts.findAccountById(id)).get(id)!;
   const clientOf = (id: string) => clients.get(id) ?? clients.set(id, Promise.all([deps.findClient(id),
     deps.applications.findApplicationByClientId(id).then((application) => application?.name)])).get(id)!;
   const rows = await Promise.all(shown.map(async (record): Promise<AuthorizationView> => {
-    const [person, [client, name]] = await Promise.all([personOf(record.accountId), clientOf(record.clientId)]);
+    const person = people.get(record.accountId);
+    const [client, name] = await clientOf(record.clientId);
     const obtainable = person && !person.disabled ? obtainableScopes(deps.catalog, client, person.roles) : new Set<string>();
     return {
       grantId: record.grantId,
@@ -101,7 +101,7 @@ export async function listAuthorizations(deps: AuthorizationDeps, query: Authori
   }));
   // A count is an index range of the filter: shown for a filtered view only (never a count of everything per view).
   const total = hasFilter(query) ? await deps.authorizations.countAuthorizations(filter) : undefined;
-  return { rows, next: page.length > PAGE_SIZE ? encodeCursor(shown.at(-1)!) : undefined, total };
+  return { rows, next, total };
 }
 
 /** How many authorizations the filter matches now (the number the revoke-all confirmation names). */

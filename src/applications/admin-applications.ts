@@ -1,12 +1,10 @@
 import type { AccountRecord, ApplicationRecord } from '../storage/contract.ts';
-import { findAccountByTypedEmail } from '../accounts/account-rules.ts';
+import { findAccountByTypedEmail, findAccountsByIds } from '../accounts/account-rules.ts';
 import type { ApplicationDeps } from './create-application.ts';
 import { clientNotFound } from './find-live-application.ts';
+import { CONSOLE_PAGE_READ, consolePage } from '../shared/console-page.ts';
 
 type ConsoleDeps = Pick<ApplicationDeps, 'applications' | 'accounts'>;
-
-/** Rows per page of /admin/applications. */
-export const APPLICATIONS_PAGE_SIZE = 50;
 
 export interface ApplicationsQuery {
   /** A client id prefix, a name prefix (case-insensitive), or an owner's email address (with an @: exact). */
@@ -44,13 +42,13 @@ export async function searchConsoleApplications(deps: ConsoleDeps, query: Applic
   }
   const found = await deps.applications.searchApplications({
     prefix: ownerId === undefined ? q || undefined : undefined, ownerId, isPendingApproval: query.isPendingApproval,
-    afterClientId: query.after, limit: APPLICATIONS_PAGE_SIZE + 1,
+    afterClientId: query.after, limit: CONSOLE_PAGE_READ,
   });
-  const shown = found.slice(0, APPLICATIONS_PAGE_SIZE);
-  const owners = await ownersOf(deps, shown);
+  const { shown, next } = consolePage(found, (last) => last.clientId);
+  const owners = await findAccountsByIds(deps.accounts, shown.map((application) => application.ownerId));
   return {
     rows: shown.map((application) => ({ application, owner: application.ownerId ? owners.get(application.ownerId) : undefined })),
-    next: found.length > APPLICATIONS_PAGE_SIZE ? shown.at(-1)?.clientId : undefined,
+    next,
   };
 }
 
@@ -62,9 +60,3 @@ export async function findConsoleApplication(deps: ConsoleDeps, clientId: string
   return { application, owner };
 }
 
-/** One primary-key read per distinct owner shown (50 at most), not a scan. */
-async function ownersOf(deps: ConsoleDeps, applications: ApplicationRecord[]): Promise<Map<string, AccountRecord>> {
-  const ids = [...new Set(applications.map((a) => a.ownerId).filter((id): id is string => id !== null))];
-  const accounts = await Promise.all(ids.map((id) => deps.accounts.findAccountById(id)));
-  return new Map(accounts.filter((a): a is AccountRecord => a !== undefined).map((a) => [a.id, a]));
-}

@@ -2,15 +2,16 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { AccountRecord, AuditEventRecord, AuditStore } from '../storage/contract.ts';
+import type { AuditEventRecord, AuditStore } from '../storage/contract.ts';
 import type { Locale } from '../permissions/catalog.ts';
 import { AUDIT_EVENT_TYPES } from '../audit/audit-events.ts';
+import { findAccountsByIds } from '../accounts/account-rules.ts';
 import { ledgerFilter, NOTHING, type LedgerSearch } from '../audit/ledger-query.ts';
 import { exportFiltered, type ExportFormat } from '../audit/ledger-export.ts';
 import type { AdminGuards, AdminRouteDeps } from './admin-routes.ts';
 import { formatDate } from './developer-view-models.ts';
+import { CONSOLE_PAGE_READ, consolePage } from '../shared/console-page.ts';
 
-const PAGE_SIZE = 50;
 const text = z.string().max(320).optional().catch(undefined);
 const searchQuery = z.object({
   q: text, person: text, actor: text, client: text, permission: text, type: text, outcome: text, since: text, until: text,
@@ -31,20 +32,18 @@ export function registerAdminAuditRoutes(router: Router, deps: AdminRouteDeps, g
   const store: AuditStore = deps.ledger;
   const { accounts } = deps.flows;
 
-  async function emailsOf(records: AuditEventRecord[]) {
-    const ids = new Set(records.flatMap((r) => [r.subject, r.actor.kind === 'account' ? r.actor.id : null]).filter((id): id is string => Boolean(id)));
-    const found = await Promise.all([...ids].map((id) => accounts.findAccountById(id)));
-    return new Map(found.filter((a): a is AccountRecord => Boolean(a)).map((a) => [a.id, a.email]));
-  }
+  const emailsOf = async (records: AuditEventRecord[]) => new Map([...await findAccountsByIds(accounts,
+    records.flatMap((r) => [r.subject, r.actor.kind === 'account' ? r.actor.id : null]))].map(([id, account]) => [id, account.email]));
 
   router.get('/audit', ...guards.readPage, async (ctx: Context) => {
     const { before, ...search } = searchQuery.parse(ctx.query);
     const locale = ctx.state.locale as Locale;
     const filter = await ledgerFilter({ accounts, catalog: deps.catalog }, search);
-    const records = filter === NOTHING ? [] : await store.queryAuditEvents({ ...filter, beforeSeq: before, limit: PAGE_SIZE });
+    const found = filter === NOTHING ? [] : await store.queryAuditEvents({ ...filter, beforeSeq: before, limit: CONSOLE_PAGE_READ });
+    const { shown: records, next: nextSeq } = consolePage(found, (last) => last.seq);
     const emails = await emailsOf(records);
     const params = searchParams(search);
-    const next = records.length === PAGE_SIZE ? `?${new URLSearchParams([...params, ['before', String(records.at(-1)!.seq)]])}` : null;
+    const next = nextSeq === undefined ? null : `?${new URLSearchParams([...params, ['before', String(nextSeq)]])}`;
     deps.renderer.page(ctx, 'admin-audit', {
       area: 'audit', consoleAccess: ctx.state.consoleAccess, search, types: AUDIT_EVENT_TYPES, permissions: deps.catalog.apiScopes,
       rows: records.map((r) => ({

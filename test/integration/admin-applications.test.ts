@@ -8,7 +8,7 @@ import * as client from 'openid-client';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { createDeveloperApplication } from '../../src/applications/create-developer-application.ts';
-import { APPLICATIONS_PAGE_SIZE } from '../../src/applications/admin-applications.ts';
+import { CONSOLE_PAGE_SIZE as APPLICATIONS_PAGE_SIZE } from '../../src/shared/console-page.ts';
 import { applicationSearchStatement } from '../../src/storage/sqlite/sqlite-applications.ts';
 import { createRevocationListener, type RevocationListener } from '../../src/resource-server/revocation-listener.ts';
 import type { AuditEventRecord } from '../../src/storage/contract.ts';
