@@ -141,12 +141,18 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const instanceJobs = options.runsInstanceJobs === false ? undefined : startInstanceJobs({ config, logger, sqlite: stores.sqlite,
       applications: stores.durable.applications, accounts: stores.durable.accounts, mail: flows.mail });
 
-    // What is counted in memory reaches the store once a minute and at shutdown (`all`: the current minute too).
-    const flushCounts = async (all = false) => {
-      await secretUse?.flush().catch((error: unknown) => logger.warn({ err: error }, 'last use of client secrets not written; retried next minute'));
-      await grantUse.flush().catch((error: unknown) => logger.warn({ err: error }, 'last use of authorizations not written; retried next minute'));
-      await tokenIssuance.flush(all).catch((error: unknown) => logger.warn({ err: error }, 'token issuance not recorded; retried next minute'));
+    // What is counted in memory reaches the store once a minute, at shutdown and on demand (`all`:
+    // the current minute too). Each count is kept for the next flush when its write fails.
+    const counted: [string, (all: boolean) => Promise<void> | undefined][] = [
+      ['last use of client secrets', () => secretUse?.flush()],
+      ['last use of authorizations', () => grantUse.flush()],
+      ['token issuance', (all) => tokenIssuance.flush(all)],
+    ];
+    const flushCounted = async (all: boolean, onError: (what: string, error: unknown) => void) => {
+      for (const [what, flush] of counted) await flush(all)?.catch((error: unknown) => onError(what, error));
     };
+    const flushCounts = (all = false) =>
+      flushCounted(all, (what, error) => logger.warn({ err: error }, `${what} not written; retried next minute`));
     const lastUseFlush = setInterval(() => void flushCounts(), LAST_USE_FLUSH_INTERVAL_MS).unref();
 
     const address = server.address();
@@ -172,11 +178,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       return stopping;
     };
     return { url: `http://127.0.0.1:${port}`, server, services, stop,
-      flushLastUse: async () => {
-        await secretUse?.flush();
-        await grantUse.flush();
-        await tokenIssuance.flush(true);
-      } };
+      flushLastUse: () => flushCounted(true, (_what, error) => { throw error; }) };
   } catch (error) {
     await closeConnections(stores.connections);
     throw error;
