@@ -44,17 +44,6 @@ export interface AuthorizationView {
   lastUsed: Date | null;
 }
 
-/**
- * `q` (PRODUCT.md: every console page is searchable with ?q=) read as the filter it names: a
- * known permission, else an email (it has an @), else a client id.
- */
-export function queryFromSearch(catalog: PermissionCatalog, q: string): AuthorizationQuery {
-  const term = q.trim();
-  if (!term) return {};
-  if (catalog.isKnownScope(term)) return { permission: term };
-  return term.includes('@') ? { person: term } : { client: term };
-}
-
 export const hasFilter = (query: AuthorizationQuery) => Boolean(query.permission || query.person || query.client);
 
 // The cursor is the last row shown: its creation time (ms) and grant id.

@@ -2,6 +2,7 @@ import type { AccountStore, AuditFilter } from '../storage/contract.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { findAccountByTypedEmail } from '../accounts/account-rules.ts';
 import { isAuditEventType } from './audit-events.ts';
+import { readSearchBox } from '../shared/console-page.ts';
 
 /** The ledger filters as typed on /admin/audit: people by email (or id), times as ISO 8601. */
 export interface LedgerSearch {
@@ -34,13 +35,10 @@ export async function ledgerFilter(deps: { accounts: AccountStore; catalog: Perm
     ? (await findAccountByTypedEmail(deps.accounts, value))?.id ?? NOTHING
     : value);
   const filter: Omit<AuditFilter, 'limit' | 'beforeSeq'> = {};
-  const q = search.q?.trim();
-  if (q) {
-    if (q.includes('@')) search = { ...search, person: search.person || q };
-    else if (isAuditEventType(q)) search = { ...search, type: search.type || q };
-    else if (deps.catalog.isKnownScope(q)) search = { ...search, permission: search.permission || q };
-    else search = { ...search, client: search.client || q };
-  }
+  // The search box fills the field it names, unless that field was given itself.
+  const box = readSearchBox(deps.catalog, search.q ?? '', isAuditEventType);
+  search = { ...search, person: search.person || box.person, type: search.type || box.type,
+    permission: search.permission || box.permission, client: search.client || box.client };
   for (const [key, value] of [['subject', search.person], ['actorId', search.actor]] as const) {
     if (!value) continue;
     const id = await person(value.trim());

@@ -2,12 +2,13 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Locale } from '../permissions/catalog.ts';
-import { countAuthorizations, hasFilter, listAuthorizations, queryFromSearch, revokeAuthorization, revokeAuthorizations,
+import { countAuthorizations, hasFilter, listAuthorizations, revokeAuthorization, revokeAuthorizations,
   type AuthorizationDeps, type AuthorizationQuery } from '../accounts/authorizations.ts';
 import type { AdminGuards, AdminRouteDeps } from './admin-routes.ts';
 import { field, parseForm, seeOther } from './forms.ts';
 import { signedInOf } from './koa-signed-in.ts';
 import { formatDate } from './developer-view-models.ts';
+import { readSearchBox } from '../shared/console-page.ts';
 
 const text = z.string().max(320).optional().catch(undefined);
 const listQuery = z.object({ q: text, permission: text, person: text, client: text, after: text, saved: text, revoked: text });
@@ -20,7 +21,7 @@ const SAVED = new Set(['revoked', 'revoked_all']);
 
 /** The filter of a request, empty fields dropped; `q` fills the field it names. */
 function queryOf(deps: AdminRouteDeps, input: { q?: string | undefined } & AuthorizationQuery): AuthorizationQuery {
-  const fromSearch = input.q ? queryFromSearch(deps.catalog, input.q) : {};
+  const fromSearch = readSearchBox(deps.catalog, input.q ?? '');
   const pick = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
   return {
     permission: pick(input.permission) ?? fromSearch.permission,
