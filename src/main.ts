@@ -4,7 +4,7 @@ import { loadConfig, loadOrExit, ConfigError } from './config/load-config.ts';
 import { createLogger } from './shared/logger.ts';
 import type { RunningServer } from './server.ts';
 import cluster from 'node:cluster';
-import { isStopMessage } from './cluster/worker-messages.ts';
+import { isStopMessage, PORT_IN_USE_EXIT_CODE } from './cluster/worker-messages.ts';
 
 // Process entry: load config → open stores → build services → createApp → listen (src/server.ts).
 const config = loadOrExit('tokenim-auth', () => loadConfig());
@@ -57,6 +57,8 @@ function exitOnStartFailure(error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`tokenim-auth: configuration error: ${error.message}\n`);
   } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    // A worker leaves the telling to its primary, which says it once for all of them.
+    if (cluster.isWorker) process.exit(PORT_IN_USE_EXIT_CODE);
     // A mistake in the setup, not a crash: one line that says what to change.
     process.stderr.write(`tokenim-auth: port ${config.port} is in use; set PORT to another\n`);
   } else {

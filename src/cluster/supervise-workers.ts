@@ -10,8 +10,20 @@ export interface WorkerSupervisor {
    * running after `graceMs` is killed.
    */
   stop(graceMs: number): Promise<number>;
-  /** Resolves when no worker ever started listening (a start-up failure): the primary gives up. */
-  failedToStart: Promise<void>;
+  /** Resolves when the first worker listens. */
+  listening: Promise<void>;
+  /**
+   * Resolves, with how that worker ended, when a worker exits before any has listened (a start-up
+   * failure, which a restart would not fix): the primary gives up.
+   */
+  failedToStart: Promise<WorkerExit>;
+}
+
+/** How a worker process ended (node:cluster's 'exit' event). */
+export interface WorkerExit {
+  workerPid: number | undefined;
+  code: number;
+  signal: string;
 }
 
 interface Slot {
@@ -33,8 +45,10 @@ export function superviseWorkers(options: { count: number; logger: Logger }): Wo
   let isFailed = false;
   let exitCode = 0;
   let allExited: () => void = () => {};
-  let failed: () => void = () => {};
-  const failedToStart = new Promise<void>((resolve) => { failed = resolve; });
+  let failed: (exit: WorkerExit) => void = () => {};
+  const failedToStart = new Promise<WorkerExit>((resolve) => { failed = resolve; });
+  let listened: () => void = () => {};
+  const listening = new Promise<void>((resolve) => { listened = resolve; });
 
   const fork = (slot: Slot) => {
     slot.restart = undefined;
@@ -45,6 +59,7 @@ export function superviseWorkers(options: { count: number; logger: Logger }): Wo
 
   cluster.on('listening', (worker) => {
     hasListened = true;
+    listened();
     logger.debug({ workerPid: worker.process.pid }, 'worker listening');
   });
   cluster.on('exit', (worker, code, signal) => {
@@ -58,11 +73,11 @@ export function superviseWorkers(options: { count: number; logger: Logger }): Wo
       return;
     }
     if (!hasListened) {
-      // Not one worker came up: a setting or the port is wrong, and restarting would not fix it
-      // (the worker has logged why).
+      // Not one worker came up: a setting or the port is wrong, and restarting would not fix it.
+      // The primary says so (src/cluster/primary.ts); the worker has logged why, or exited with
+      // a code that tells it (src/cluster/worker-messages.ts).
       isFailed = true;
-      logger.fatal({ workerPid: worker.process.pid, code, signal }, 'a worker failed to start; stopping');
-      failed();
+      failed({ workerPid: worker.process.pid, code, signal });
       return;
     }
     const diedYoung = Date.now() - slot.startedAt < STABLE_RUN_MS;
@@ -75,6 +90,7 @@ export function superviseWorkers(options: { count: number; logger: Logger }): Wo
   slots.forEach(fork);
 
   return {
+    listening,
     failedToStart,
     stop(graceMs) {
       isStopping = true;

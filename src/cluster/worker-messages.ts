@@ -6,3 +6,9 @@ export const STOP_MESSAGE = { type: 'tokenim:stop' } as const;
 
 export const isStopMessage = (message: unknown): boolean =>
   typeof message === 'object' && message !== null && (message as { type?: unknown }).type === STOP_MESSAGE.type;
+
+/**
+ * A worker's exit code when the port is taken: the primary, not each worker, then tells the
+ * person so, once (src/main.ts says it). 78 is EX_CONFIG of sysexits.h: a setting to change.
+ */
+export const PORT_IN_USE_EXIT_CODE = 78;

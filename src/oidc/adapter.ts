@@ -4,6 +4,7 @@ import type { ApplicationStore, ArtifactPayload, ArtifactStore, AuthorizationSto
 import { toClientMetadata } from '../applications/client-metadata.ts';
 import { withAuthorizationIndex } from './authorization-index.ts';
 import { claimRetry, recordSuccessor, refreshTokenAsFound, type ReuseSettings } from './refresh-token-reuse.ts';
+import type { UserinfoAccessTokenFinder } from './userinfo-access-token.ts';
 
 // Short-lived artifacts: Redis in Redis mode (else the durable store). Everything else (Grant,
 // RefreshToken, …) lives in the durable store. Clients come from the applications store.
@@ -38,15 +39,20 @@ export interface AdapterStores {
   ownerScopes?: (ownerId: string) => Promise<ReadonlySet<string>>;
   /** The refresh token reuse interval (src/oidc/refresh-token-reuse.ts); absent: off. */
   refreshTokenReuse?: ReuseSettings;
+  /** Our API JWT access tokens as UserInfo finds them (src/oidc/userinfo-access-token.ts); absent: opaque tokens only. */
+  userinfoAccessToken?: UserinfoAccessTokenFinder;
 }
 
-export function storeForModel(stores: AdapterStores, model: string): ArtifactStore {
+export function storeForModel(stores: Pick<AdapterStores, 'shortLived' | 'durable' | 'authorizations'>, model: string): ArtifactStore {
   if (SHORT_LIVED_MODELS.has(model)) return stores.shortLived;
   return model === 'Grant' ? withAuthorizationIndex(stores.durable, stores.authorizations) : stores.durable;
 }
 
+/** What revoking a grant needs: the CLI has it too (src/services.ts), without the provider's other stores. */
+export type GrantRevocationStores = Pick<AdapterStores, 'shortLived' | 'durable' | 'authorizations' | 'onGrantRevoked'>;
+
 /** Revokes a grant as oidc-provider does: every token and code issued under it, then the grant. */
-export async function revokeGrant(stores: AdapterStores, grantId: string): Promise<void> {
+export async function revokeGrant(stores: GrantRevocationStores, grantId: string): Promise<void> {
   await Promise.all([
     ...GRANT_BOUND_MODELS.map((model) => storeForModel(stores, model).revokeByGrantId(model, grantId)),
     storeForModel(stores, 'Grant').destroy('Grant', grantId),
@@ -87,12 +93,15 @@ function artifactAdapter(stores: AdapterStores, model: string): Adapter {
   const withId = (id: string, payload: ArtifactPayload | undefined) =>
     payload && ({ ...payload, jti: id } as AdapterPayload);
   const reuse = stores.refreshTokenReuse;
+  // JWT access tokens are never stored: at UserInfo only, ours stand for the stored token.
+  const jwtAccessToken = model === 'AccessToken' ? stores.userinfoAccessToken : undefined;
   return {
     async upsert(id, payload, expiresIn) {
       await store.upsert(model, storedId(id), toStoredPayload(model, payload), expiresIn);
       await recordSuccessor(reuse, store, model, storedId, id);
     },
-    find: async (id) => withId(id, await refreshTokenAsFound(reuse, store, model, await store.find(model, storedId(id)))),
+    find: async (id) => (await jwtAccessToken?.(id))
+      ?? withId(id, await refreshTokenAsFound(reuse, store, model, await store.find(model, storedId(id)))),
     findByUid: async (uid) => (await store.findByUid(model, uid)) as AdapterPayload | undefined,
     findByUserCode: async (userCode) => (await store.findByUserCode(model, userCode)) as AdapterPayload | undefined,
     async destroy(id) {

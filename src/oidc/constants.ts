@@ -7,3 +7,6 @@ export const ACR_MFA = 'urn:tokenim:acr:mfa';
 /** The account pages sign people in through the provider like any app, as this first-party client. */
 export const ACCOUNT_CLIENT_ID = 'tokenim-account';
 export const accountCallbackUrl = (issuer: string) => `${issuer}/account/callback`;
+
+/** RFC 9068 access tokens for the TokenIM API are signed with ES256 (cheaper to sign and verify than RS256). */
+export const API_ACCESS_TOKEN_ALG = 'ES256';

@@ -35,7 +35,9 @@ export function createFindAccount(loadAccount: AccountLoader, signInSatisfies: S
     return {
       accountId: account.id,
       async claims() {
-        return { sub: account.id, name: account.name, email: account.email, email_verified: account.emailVerified };
+        // OIDC Core §5.3.2: a claim without a value is omitted, not sent empty (an account created without a name).
+        return { sub: account.id, ...(account.name ? { name: account.name } : {}), email: account.email,
+          email_verified: account.emailVerified };
       },
     };
   };

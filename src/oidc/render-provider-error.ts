@@ -13,7 +13,9 @@ export async function renderProviderError(renderer: Renderer, ctx: KoaContextWit
   const t = renderer.translations[locale];
   const isServerError = ((error as Error & { status?: number }).status ?? 500) >= 500;
   const code = isServerError && out.error !== 'temporarily_unavailable' ? 'server_error' : out.error;
-  const { key, params } = providerErrorMessage(code, out.error_description, (candidate) => t(candidate) !== candidate);
+  // The session as the failing route loaded it (ctx.oidc.session is set by the routes that read one).
+  const isSignedIn = Boolean(ctx.oidc?.session?.accountId);
+  const { key, params } = providerErrorMessage(code, out.error_description, (candidate) => t(candidate) !== candidate, isSignedIn);
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Content-Security-Policy', PAGE_CSP);

@@ -4,6 +4,7 @@ import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
 import type { AccountLoader } from './find-account.ts';
 import { asksForApiPermission, readRequestedScope, words } from './requested-scope.ts';
+import { API_ACCESS_TOKEN_ALG } from './constants.ts';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
@@ -45,8 +46,8 @@ export function createResourceIndicators({ catalog, api, loadAccount }: Resource
     audience: api.audience,
     accessTokenFormat: 'jwt',
     accessTokenTTL: api.accessTokenTtlSeconds,
-    // RFC 9068 JWT access tokens, signed with ES256 (cheaper to sign and verify than RS256).
-    jwt: { sign: { alg: 'ES256' } },
+    // RFC 9068 JWT access tokens; UserInfo verifies them with the same alg (src/oidc/userinfo-access-token.ts).
+    jwt: { sign: { alg: API_ACCESS_TOKEN_ALG } },
   });
   // A Client never changes (src/oidc/client-cache.ts makes a new one when its application does):
   // what follows from it alone is worked out once per Client, not on every token request. The
@@ -88,8 +89,9 @@ export function createResourceIndicators({ catalog, api, loadAccount }: Resource
     /**
      * At the token endpoint the API granted at /auth stays the audience, unless the request's
      * `scope` asks for OIDC scopes only: a refresh with `scope=openid profile email` (RFC 6749 §6)
-     * then gets the UserInfo token (lib/helpers/resolve_resource.js), the second token RFC 8707
-     * §2.2 expects an app to fetch for a second resource.
+     * then gets an opaque UserInfo token (lib/helpers/resolve_resource.js), as RFC 8707 §2.2 lets
+     * an app fetch a token for a second resource. Apps need not: the API token itself works at
+     * UserInfo when `openid` was granted (src/oidc/userinfo-access-token.ts).
      */
     useGrantedResource(ctx) {
       const requested = words(ctx.oidc.params?.scope);

@@ -40,8 +40,9 @@ async function startAuthorization(locale = 'en') {
 }
 
 /** A fresh browser profile whose visits to the app's redirect URI are answered (and recorded) here. */
-async function newContext(): Promise<{ context: BrowserContext; page: Page; callbacks: string[] }> {
-  const context = await browser!.newContext();
+async function newContext(locale?: string): Promise<{ context: BrowserContext; page: Page; callbacks: string[] }> {
+  // `locale`: the browser's language, sent as Accept-Language.
+  const context = await browser!.newContext(locale ? { locale } : {});
   const callbacks: string[] = [];
   await context.route(`${REDIRECT_URI}**`, (route) => {
     callbacks.push(route.request().url());
@@ -215,37 +216,60 @@ describeBrowser('in a real browser', () => {
     await third.context.close();
   });
 
-  it('an email confirmed on another device says so and offers a fresh sign-in; notices look like what they are', async () => {
-    const laptop = await newContext();
-    await laptop.page.goto((await startAuthorization()).url);
-    await seeHeading(laptop.page, 'Sign in to TokenIM');
+  /** What a person whose browsers speak `locale` sees on the walk below. */
+  const CONFIRMATION_WALKS = {
+    en: { signIn: 'Sign in to TokenIM', checkMail: 'Check your email', activate: /Activate/, confirmed: 'Email confirmed',
+      continueHeading: 'Continue signing in', usedLink: 'This link does not work', person: ['Liu Yang', 'liu.yang@example.test'],
+      password: 'paper boats on the canal' },
+    'zh-CN': { signIn: '登录 TokenIM', checkMail: '请查收邮件', activate: /激活/, confirmed: '电子邮件已确认', continueHeading: '继续登录',
+      usedLink: '此链接无效', person: ['赵敏', 'zhao.min@example.test'], password: 'lanterns over the west lake' },
+  } as const;
+
+  /**
+   * Registers on a "laptop", confirms the email on a "phone" (another browser), continues there, then
+   * opens the used link again; returns the phone at the used-link page. Each notice's kind is checked.
+   */
+  async function confirmOnAnotherDevice(locale: keyof typeof CONFIRMATION_WALKS, atContinue?: (page: Page, context: BrowserContext) => Promise<void>) {
+    const walk = CONFIRMATION_WALKS[locale];
+    const noticeKind = (page: Page) => page.getAttribute('[data-notice-kind]', 'data-notice-kind');
+    const laptop = await newContext(locale === 'en' ? undefined : locale);
+    await laptop.page.goto((await startAuthorization(locale)).url);
+    await seeHeading(laptop.page, walk.signIn);
     await laptop.page.click('[data-action="register"]');
-    await laptop.page.fill('input[name="name"]', 'Liu Yang');
-    await laptop.page.fill('input[name="email"]', 'liu.yang@example.test');
-    await laptop.page.fill('input[name="password"]', 'paper boats on the canal');
+    await laptop.page.fill('input[name="name"]', walk.person[0]);
+    await laptop.page.fill('input[name="email"]', walk.person[1]);
+    await laptop.page.fill('input[name="password"]', walk.password);
     await laptop.page.click('button[type="submit"]');
-    await seeHeading(laptop.page, 'Check your email');
-    expect(await laptop.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('info');
-    const mail = await lastMailTo(server.dataDir, 'liu.yang@example.test', /Activate/);
+    await seeHeading(laptop.page, walk.checkMail);
+    expect(await noticeKind(laptop.page)).toBe('info');
+    const mail = await lastMailTo(server.dataDir, walk.person[1], walk.activate);
 
-    const phone = await newContext();
+    const phone = await newContext(locale === 'en' ? undefined : locale);
     await phone.page.goto(mail.links[0]!);
-    await seeHeading(phone.page, 'Email confirmed');
-    expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('success');
+    await seeHeading(phone.page, walk.confirmed);
+    expect(await noticeKind(phone.page)).toBe('success');
     await phone.page.click('[data-action="continue"]');
-    await seeHeading(phone.page, 'Continue signing in');
-    expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('info');
-    expect(await phone.page.textContent('[data-action="continue"]')).toBe('Go to TokenIM Web and sign in');
+    await seeHeading(phone.page, walk.continueHeading);
+    expect(await noticeKind(phone.page)).toBe('info');
     expect(await phone.page.textContent('main')).not.toContain('This sign-in page has expired');
-    await screenshotBothLanguages(phone.context, phone.page, '15-continue-on-another-device');
-    await phone.page.goto(`${phone.page.url().split('?')[0]}?ui_locales=zh-CN`);
-    await seeHeading(phone.page, '继续登录');
+    await atContinue?.(phone.page, phone.context);
 
     await phone.page.goto(mail.links[0]!);
-    await seeHeading(phone.page, '此链接无效');
-    expect(await phone.page.getAttribute('[data-notice-kind]', 'data-notice-kind')).toBe('error');
+    await seeHeading(phone.page, walk.usedLink);
+    expect(await noticeKind(phone.page)).toBe('error');
+    await laptop.context.close();
+    return phone;
+  }
+
+  it('an email confirmed on another device says so and offers a fresh sign-in; notices look like what they are', async () => {
+    const phone = await confirmOnAnotherDevice('en', async (page, context) => {
+      expect(await page.textContent('[data-action="continue"]')).toBe('Go to TokenIM Web and sign in');
+      await screenshotBothLanguages(context, page, '15-continue-on-another-device');
+    });
     await screenshotBothLanguages(phone.context, phone.page, '16-link-already-used');
-    await Promise.all([laptop.context.close(), phone.context.close()]);
+    await phone.context.close();
+    // The same walk by someone whose browsers speak Chinese: every kind of notice in Chinese too.
+    await (await confirmOnAnotherDevice('zh-CN')).context.close();
   });
 
   it('the provider\'s logout auto-submit runs under its CSP (only its own inline script, by hash)', async () => {

@@ -7,6 +7,8 @@ import { createHash, randomUUID, type webcrypto } from 'node:crypto';
 import * as client from 'openid-client';
 import { SignJWT, decodeJwt, exportJWK, calculateJwkThumbprint, generateKeyPair, type JWK, type JWTPayload } from 'jose';
 import { createApplication } from '../../src/applications/create-application.ts';
+import { createAccount } from '../../src/accounts/create-account.ts';
+import { signInAndConsent } from '../helpers/browserless-login.ts';
 import { createDpopProofVerifier } from '../../src/resource-server/verify-dpop-proof.ts';
 import { createRedisReplayCache } from '../../src/resource-server/dpop-replay-cache.ts';
 import { openRedis } from '../../src/storage/redis/open-redis.ts';
@@ -234,6 +236,39 @@ describe('DPoP-bound tokens at the example TokenIM API (RFC 9449)', () => {
     const response = await send(undefined);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="TokenIM", DPoP realm="TokenIM", ${ALGS}`);
+  });
+});
+
+describe('a person\'s token (authorization code, RFC 9449 §5) at the example TokenIM API', () => {
+  it('bound at the code exchange (made by openid-client): with its proof → 201, as Bearer → 401, with another key\'s proof → 401', async () => {
+    const password = 'dpop for people too';
+    const email = `dpop.${randomUUID()}@example.test`;
+    await createAccount(server.services.accountDeps, { email, password, emailVerified: true }, actor);
+    const redirectUri = 'http://localhost/callback';
+    const app = await createApplication(server.services.applicationDeps, { name: 'Chat Web', type: 'web', redirectUris: [redirectUri] }, actor);
+    const web = await client.discovery(new URL(server.issuer), app.application.clientId, undefined,
+      client.ClientSecretBasic(app.secret!.clientSecret), { execute: [client.allowInsecureRequests] });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(web, { redirect_uri: redirectUri, scope: 'openid message:send', state: 'st',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const callback = await signInAndConsent(server.issuer, url.href, { email, password });
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const tokens = await client.authorizationCodeGrant(web, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 'st' },
+      undefined, { DPoP: client.getDPoPHandle(web, keyPair) });
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    const holder: Holder = { keyPair, jwk: await exportJWK(keyPair.publicKey), token: tokens.access_token };
+    expect(decodeJwt(holder.token)).toMatchObject({ sub: expect.any(String), grant_id: expect.any(String),
+      cnf: { jkt: await calculateJwkThumbprint(holder.jwk, 'sha256') } });
+
+    const response = await client.fetchProtectedResource(web, holder.token, new URL(`${apiUrl}/v1/messages`), 'POST',
+      '{"text":"hi"}', new Headers({ 'content-type': 'application/json' }), { DPoP: client.getDPoPHandle(web, keyPair) });
+    expect(response.status).toBe(201);
+    const asBearer = await refusal(await send(`Bearer ${holder.token}`));
+    expect(asBearer).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+    expect(asBearer.challenge).toMatch(/^DPoP realm="TokenIM", error="invalid_token", error_description="this token is bound to a DPoP key/);
+    const other = await client.randomDPoPKeyPair('ES256');
+    expect((await send(`DPoP ${holder.token}`, await proof(holder, { key: other.privateKey,
+      header: { jwk: await exportJWK(other.publicKey) } }))).status).toBe(401);
   });
 });
 

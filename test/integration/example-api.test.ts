@@ -8,6 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { cli, spawnServer, type ServerProcess } from '../helpers/spawn-server.ts';
+import * as client from 'openid-client';
+import { createAccount } from '../../src/accounts/create-account.ts';
+import { createApplication } from '../../src/applications/create-application.ts';
+import { createDpopProofVerifier } from '../../src/resource-server/verify-dpop-proof.ts';
+import { createRedisReplayCache } from '../../src/resource-server/dpop-replay-cache.ts';
+import { openRedis } from '../../src/storage/redis/open-redis.ts';
+import { startTestServer } from '../helpers/test-server.ts';
+import { startExampleApi as startApiInProcess } from '../helpers/example-api.ts';
+import { signInAndConsent } from '../helpers/browserless-login.ts';
+import { authorizationRequest, discoverAs } from '../helpers/relying-party.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const running: { stop(): Promise<unknown> }[] = [];
@@ -108,5 +118,60 @@ describe('the example API, run as the README shows it', () => {
     expect(api.started).toMatchObject({ revocations: 'off' });
     await new Promise((r) => setTimeout(r, 100));
     expect(api.stderr()).toContain('revoked tokens stay valid here until they expire; run `npx tokenim-auth example-api credentials`');
+  });
+});
+
+describe('the example API in the caller\'s language (Accept-Language)', () => {
+  const actor = { kind: 'system', id: 'test' } as const;
+
+  it('a member\'s token (authorization code) at /v1/calls: 403 naming the roles that grant calls:read by their labels', async () => {
+    const server = await startTestServer();
+    running.push({ stop: () => server.close() });
+    const api = await startApiInProcess(server);
+    running.push({ stop: () => api.close() });
+    await createAccount(server.services.accountDeps,
+      { email: 'member@example.test', password: 'only a member here', emailVerified: true }, actor);
+    const web = await createApplication(server.services.applicationDeps,
+      { name: 'Chat Web', type: 'web', redirectUris: ['http://localhost/callback'] }, actor);
+    const { url, redeem } = await authorizationRequest(server.issuer,
+      { clientId: web.application.clientId, secret: web.secret!.clientSecret }, 'http://localhost/callback', { scope: 'openid message:send' });
+    const tokens = await redeem(await signInAndConsent(server.issuer, url.href, { email: 'member@example.test', password: 'only a member here' }));
+    const calls = (language: string) => fetch(`${api.url}/v1/calls`,
+      { headers: { authorization: `Bearer ${tokens.access_token}`, 'accept-language': language } });
+
+    const chinese = await calls('zh-CN');
+    expect(chinese.status).toBe(403);
+    expect(await chinese.json()).toEqual({ error: 'insufficient_scope', scope: 'calls:read',
+      error_description: '此操作需要权限 calls:read；角色 客服 或 审计员 或 管理员 拥有此权限；请联系管理员' });
+    // The header stays ASCII (RFC 6750 §3): English labels there.
+    expect(chinese.headers.get('www-authenticate')).toContain('the role Support agent or Auditor or Administrator grants it');
+    const english = await calls('en-GB');
+    expect((await english.json() as { error_description: string }).error_description)
+      .toBe('this needs the permission calls:read; the role Support agent or Auditor or Administrator grants it; ask an administrator');
+  });
+
+  it('503 when DPoP proofs cannot be checked (Redis down), in the caller\'s language, with Retry-After', async () => {
+    const server = await startTestServer();
+    running.push({ stop: () => server.close() });
+    const { redis, connection } = openRedis(`redis://127.0.0.1:${await freePort()}`);
+    running.push({ stop: () => connection.close() });
+    const api = await startApiInProcess(server,
+      { settings: { dpop: createDpopProofVerifier({ replay: createRedisReplayCache(redis, 'down:') }) } });
+    running.push({ stop: () => api.close() });
+    const bot = await createApplication(server.services.applicationDeps, { name: 'Bot', type: 'service', scope: 'message:send' }, actor);
+    const config = await discoverAs(server.issuer, { clientId: bot.application.clientId, secret: bot.secret!.clientSecret });
+    const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const { access_token: token } = await client.clientCredentialsGrant(config, { scope: 'message:send' }, { DPoP });
+    // openid-client signs a fresh proof for each request (RFC 9449 §4.2).
+    const send = (language: string) => client.fetchProtectedResource(config, token, new URL(`${api.url}/v1/messages`), 'POST',
+      '{"text":"hi"}', new Headers({ 'content-type': 'application/json', 'accept-language': language }), { DPoP });
+
+    const chinese = await send('zh-CN,zh;q=0.9');
+    expect(chinese.status).toBe(503);
+    expect(chinese.headers.get('retry-after')).toBe('1');
+    expect(await chinese.text()).toBe('API 暂时无法检查 DPoP 证明；请稍后再试');
+    const english = await send('en');
+    expect(english.status).toBe(503);
+    expect(await english.text()).toBe('the API cannot check DPoP proofs right now; try again in a moment');
   });
 });

@@ -82,7 +82,7 @@ describe.each(modes)('permissions, %s', (_mode, isRedis) => {
     const calls = await callApi('GET', '/v1/calls', tokens.access_token);
     expect(calls.status).toBe(403);
     expect(calls.headers.get('www-authenticate')).toMatch(/^Bearer realm="TokenIM", error="insufficient_scope", scope="calls:read"/);
-    expect((await calls.json() as { error_description: string }).error_description).toContain('the role support or auditor or admin grants it');
+    expect((await calls.json() as { error_description: string }).error_description).toContain('the role Support agent or Auditor or Administrator grants it');
   });
 
   it('after `users set-roles --role support` a new authorization gets calls:read; after removing it a refresh loses it', async () => {

@@ -104,14 +104,18 @@ describe('UserInfo (OIDC Core §5.3)', () => {
     expect(await client.fetchUserInfo(config, tokens.access_token, sub)).toEqual({ sub, name: 'Lin', email, email_verified: true });
   });
 
-  it('asking openid profile email and message:send: the API token works at the TokenIM API, a refresh for the OIDC scopes gives the UserInfo token', async () => {
-    const { config, tokens } = await authorize('openid profile email offline_access message:send', { prompt: 'consent' });
+  it('asking openid profile email and message:send: the one access token works at the TokenIM API and, unchanged, at UserInfo', async () => {
+    const { config, tokens } = await authorize('openid profile email message:send');
     expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: 'urn:tokenim:api', scope: 'message:send', sub });
     expect((await sendMessage(tokens.access_token)).status).toBe(201);
-    // The API token is not for UserInfo (its audience is the API); the ID token has the claims.
     expect(tokens.claims()).toMatchObject({ sub, name: 'Lin', email });
-    await expect(client.fetchUserInfo(config, tokens.access_token, sub)).rejects.toMatchObject({ status: 401 });
+    // What an RP library does after the code exchange: UserInfo with that access token (as with Auth0).
+    expect(await client.fetchUserInfo(config, tokens.access_token, sub)).toEqual({ sub, name: 'Lin', email, email_verified: true });
+  });
 
+  it('asking both with offline_access: a refresh for the OIDC scopes still gives an opaque UserInfo token, a plain one the API token', async () => {
+    const { config, tokens } = await authorize('openid profile email offline_access message:send', { prompt: 'consent' });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: 'urn:tokenim:api', scope: 'message:send', sub });
     // RFC 6749 §6 / RFC 8707 §2.2: a refresh asking only OIDC scopes gives a token for UserInfo.
     const forUserInfo = await client.refreshTokenGrant(config, tokens.refresh_token!, { scope: 'openid profile email' });
     expect(forUserInfo.scope).toBe('openid profile email');

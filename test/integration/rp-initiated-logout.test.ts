@@ -2,6 +2,7 @@
 // for with id_token_hint returns there with its state (§3), and an unregistered URI is refused
 // with an error page and no redirect. Driven by openid-client's buildEndSessionUrl, real ID tokens.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
@@ -113,5 +114,84 @@ describe('registering post_logout_redirect_uris', () => {
     expect(application.postLogoutRedirectUris).toEqual(['http://localhost:8080/signed-out', 'https://chat.example.test/bye']);
     const stored = await server.services.applicationDeps.applications.findApplicationByClientId(application.clientId);
     expect(stored?.postLogoutRedirectUris).toEqual(application.postLogoutRedirectUris);
+  });
+});
+
+/** The auto-submit form of the page /session/end answers when no one is signed in. */
+function logoutForm(html: string) {
+  const form = /<form id="op\.logoutForm" method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html);
+  const inputs = Object.fromEntries([...(form?.[2] ?? '').matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!]));
+  return { action: form?.[1], inputs, script: /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] };
+}
+
+describe('/session/end with no one signed in', () => {
+  it('answers our page in the person\'s language: the same auto-submitted form, a button without scripts, our CSP', async () => {
+    const jar = new CookieJar();
+    const response = await request(jar, `${server.issuer}/session/end`, { headers: { 'accept-language': 'zh-CN' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('<html lang="zh-CN">');
+    expect(html).toContain('<h1>正在退出</h1>');
+    expect(html).toMatch(/<noscript>[\s\S]*请按“继续”完成退出[\s\S]*<button autofocus type="submit">继续<\/button>[\s\S]*<\/noscript>/);
+    expect(html).not.toMatch(/Submitting Callback|Continue|JavaScript/);
+    const form = logoutForm(html);
+    expect(form.action).toBe(`${server.issuer}/session/end/confirm`);
+    expect(Object.keys(form.inputs).sort()).toEqual(['logout', 'xsrf']);
+    expect(form.inputs.logout).toBe('yes');
+    // Only that script runs: the CSP names its hash, and nothing else may load.
+    const csp = response.headers.get('content-security-policy')!;
+    const digest = createHash('sha256').update(form.script!).digest('base64');
+    expect(csp).toContain(`script-src 'sha256-${digest}'`);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp.match(/'sha256-/g)).toHaveLength(1);
+    // Posting it does what the library's page did: the signed-out page.
+    const confirmed = await request(jar, form.action!, { form: form.inputs });
+    expect(confirmed.status).toBe(303);
+    const done = await follow(jar, server.issuer, new URL(confirmed.headers.get('location')!, server.issuer).href, { 'accept-language': 'zh-CN' });
+    expect(await done.response.text()).toContain('<html lang="zh-CN">');
+  });
+
+  it('still returns to the app\'s registered post_logout_redirect_uri with its state', async () => {
+    const app = await register('web', 'https://chat.example.test/callback', ['https://chat.example.test/signed-out']);
+    const { config, idToken } = await signIn(app);
+    const elsewhere = new CookieJar(); // a browser with no session here (signed out already, or another one)
+    const url = client.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: 'https://chat.example.test/signed-out',
+      state: 's-9', ui_locales: 'zh-CN' });
+    const html = await (await request(elsewhere, url.href)).text();
+    expect(html).toContain('<html lang="zh-CN">');
+    const form = logoutForm(html);
+    const confirmed = await request(elsewhere, form.action!, { form: form.inputs });
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.headers.get('location')).toBe('https://chat.example.test/signed-out?state=s-9');
+  });
+});
+
+describe('a logout request that cannot be honoured (an undecodable id_token_hint)', () => {
+  const endSession = () => `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: 'not-a-jwt' })}`;
+
+  it('tells a signed-in person that they are still signed in', async () => {
+    const app = await register('web', 'https://chat.example.test/callback', undefined);
+    const { jar } = await signIn(app);
+    const response = await request(jar, endSession(), { headers: { accept: 'text/html', 'accept-language': 'en' } });
+    expect(response.status).toBe(400);
+    const html = await response.text();
+    expect(html).toContain('data-error-code>invalid_request<');
+    expect(html).toContain('You are still signed in; sign out from your account page instead.');
+    const chinese = await (await request(jar, endSession(), { headers: { accept: 'text/html', 'accept-language': 'zh-CN' } })).text();
+    expect(chinese).toContain('你仍处于登录状态');
+  });
+
+  it('does not tell someone with no session that they are still signed in', async () => {
+    for (const [language, notSignedIn, stillSignedIn] of [
+      ['en', 'sign-out request is not valid. You are not signed in to TokenIM.', 'still signed in'],
+      ['zh-CN', '应用的退出请求无效。你当前未登录 TokenIM。', '仍处于登录状态'],
+    ] as const) {
+      const response = await request(new CookieJar(), endSession(), { headers: { accept: 'text/html', 'accept-language': language } });
+      expect(response.status).toBe(400);
+      const html = await response.text();
+      expect(html).toContain('data-error-code>invalid_request<');
+      expect(html).toContain(notSignedIn);
+      expect(html).not.toContain(stillSignedIn);
+    }
   });
 });
