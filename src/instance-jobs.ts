@@ -17,6 +17,11 @@ import { notifyExpiringSecrets } from './applications/notify-expiring-secrets.ts
 const SQLITE_SWEEP_INTERVAL_MS = 10 * 60_000;
 /** Hourly; the store's compare-and-set keeps each mail single even when several instances run it. */
 const EXPIRY_NOTICE_INTERVAL_MS = 60 * 60_000;
+/**
+ * And once shortly after start: a restarted instance would otherwise wait an hour before sending a
+ * notice that became due while it was down (or never, if it restarts more often than hourly).
+ */
+const EXPIRY_NOTICE_FIRST_RUN_MS = 1000;
 /** Revocation events are read by resource servers that poll; a day is far beyond any poll interval. */
 const REVOCATION_EVENTS_KEPT_MS = 86_400_000;
 
@@ -51,22 +56,24 @@ export function sweepSqlite(db: DatabaseSync, logger: Logger): void {
   }
 }
 
-/** Starts the SQLite sweep (at once, then every 10 min) and the hourly key-expiry notices. */
+/** Starts the SQLite sweep (at once, then every 10 min) and the key-expiry notices (a second after start, then hourly). */
 export function startInstanceJobs(deps: InstanceJobDeps): InstanceJobs {
   const { config, logger, sqlite } = deps;
   // At start too: after a long stop the file would otherwise carry its expired rows for 10 more minutes.
   if (sqlite) sweepSqlite(sqlite, logger);
   const sweep = sqlite ? setInterval(() => sweepSqlite(sqlite, logger), SQLITE_SWEEP_INTERVAL_MS).unref() : undefined;
-  const expiryNotices = config.clients.notifyExpiringSecrets
-    ? setInterval(() => {
-      notifyExpiringSecrets({ applications: deps.applications, accounts: deps.accounts, mail: deps.mail,
-        developersUrl: `${config.issuer}/developers` })
-        .catch((error: unknown) => logger.warn({ err: error }, 'expiring API key notices failed; retried next hour'));
-    }, EXPIRY_NOTICE_INTERVAL_MS).unref()
-    : undefined;
+  const sendExpiryNotices = () => {
+    notifyExpiringSecrets({ applications: deps.applications, accounts: deps.accounts, mail: deps.mail,
+      developersUrl: `${config.issuer}/developers` })
+      .catch((error: unknown) => logger.warn({ err: error }, 'expiring API key notices failed; retried next hour'));
+  };
+  const isNotifying = config.clients.notifyExpiringSecrets;
+  const firstNotices = isNotifying ? setTimeout(sendExpiryNotices, EXPIRY_NOTICE_FIRST_RUN_MS).unref() : undefined;
+  const expiryNotices = isNotifying ? setInterval(sendExpiryNotices, EXPIRY_NOTICE_INTERVAL_MS).unref() : undefined;
   return {
     stop() {
       clearInterval(sweep);
+      clearTimeout(firstNotices);
       clearInterval(expiryNotices);
     },
   };

@@ -26,11 +26,13 @@ export const lastUseScenario: Scenario = {
   async run(suite): Promise<Figure[]> {
     const { seconds, rounds, connections } = suite.options;
     suite.log('last-use tracking: bench/last-use-tracking.ts');
+    // Two setups that should not differ: many short alternated rounds, as one slow round on this
+    // shared machine moves a mean of two by more than the ±3 % judged.
     const report = await runBench('bench/last-use-tracking.ts',
-      ['--seconds', String(seconds), '--rounds', String(rounds), '--connections', String(connections)]);
+      ['--seconds', String(Math.min(seconds, 5)), '--rounds', String(Math.max(rounds, 8)), '--connections', String(connections)]);
     const rps = report.requestsPerSecond as { meanOn: number; meanOff: number };
     return [figure({ scenario: 'last-use tracking (issue 10)', name: 'tokens/s, tracking on', unit: '/s', ours: rps.meanOn,
-      baseline: rps.meanOff, baselineName: 'tracking off', target: { kind: 'ratio-at-least', value: 0.97 }, detail: report })];
+      baseline: rps.meanOff, baselineName: 'tracking off', target: { kind: 'ratio-within', value: 0.03 }, detail: report })];
   },
 };
 

@@ -1,11 +1,22 @@
 // One figure per line: ours, the baseline measured in the same run, their ratio and the issue's
 // target next to it. Targets are printed, never enforced: the bench does not fail a build.
 
-/** ≥ a ratio (throughput), ≤ a ratio (memory), or below an absolute value (latency). */
+/**
+ * ≥ a ratio (throughput), ≤ a ratio (memory), a ratio within ±value of 1 (two setups that should
+ * not differ), or below an absolute value (latency).
+ */
 export type Target =
   | { kind: 'ratio-at-least'; value: number }
   | { kind: 'ratio-at-most'; value: number }
+  | { kind: 'ratio-within'; value: number }
   | { kind: 'below'; value: number };
+
+function isMet(target: Target, ours: number, ratio: number | null): boolean | null {
+  if (target.kind === 'below') return ours < target.value;
+  if (ratio === null) return null;
+  if (target.kind === 'ratio-within') return Math.abs(ratio - 1) <= target.value;
+  return target.kind === 'ratio-at-least' ? ratio >= target.value : ratio <= target.value;
+}
 
 export interface Figure {
   scenario: string;
@@ -31,18 +42,16 @@ export interface Figure {
 export function figure(fields: Omit<Figure, 'ratio' | 'met' | 'target'> & { target?: Target | null }): Figure {
   const { ours, baseline } = fields;
   const target = fields.target ?? null;
-  const ratio = ours !== null && baseline ? Number((ours / baseline).toFixed(2)) : null;
-  let met: boolean | null = null;
-  if (target && ours !== null && !fields.isSuspect) {
-    if (target.kind === 'below') met = ours < target.value;
-    else if (ratio !== null) met = target.kind === 'ratio-at-least' ? ratio >= target.value : ratio <= target.value;
-  }
+  // Three decimals: a ±3 % target is judged on the ratio shown.
+  const ratio = ours !== null && baseline ? Number((ours / baseline).toFixed(3)) : null;
+  const met = target && ours !== null && !fields.isSuspect ? isMet(target, ours, ratio) : null;
   return { ...fields, target, ratio, met };
 }
 
 const describeTarget = (target: Target | null, unit: string) => {
   if (!target) return '—';
   if (target.kind === 'below') return `< ${target.value} ${unit}`;
+  if (target.kind === 'ratio-within') return `1 ± ${target.value}×`;
   return `${target.kind === 'ratio-at-least' ? '≥' : '≤'} ${target.value}×`;
 };
 

@@ -9,6 +9,7 @@ import { issueSecret, type SecretLifetimeDeps, type SecretRequest } from './issu
 import { checkApplicationName, checkApplicationScope, checkPostLogoutRedirectUris, checkRedirectUris,
   parseApplicationType } from './application-rules.ts';
 import type { TokenRateLimits } from './token-rate-limit.ts';
+import type { GrantRevocationStores } from '../oidc/adapter.ts';
 
 export interface ApplicationDeps extends SecretLifetimeDeps {
   applications: ApplicationStore;
@@ -20,6 +21,8 @@ export interface ApplicationDeps extends SecretLifetimeDeps {
   sensitiveScopes: readonly string[];
   /** The token endpoint's per-application limits and their shared counters (token-rate-limit.ts). */
   tokenRateLimits: TokenRateLimits;
+  /** Where the grants people gave applications live: ending an application revokes them (revoke-application.ts). */
+  grants: GrantRevocationStores;
 }
 
 export interface NewApplication {

@@ -7,9 +7,9 @@ export interface SecretLifetimeDeps {
   /** Key of the keyed hash of client secrets (derived from SECRET_KEY). */
   secretHashKey: SecretHashKey;
   /** The default lifetime of a key made from the command line; 0: none of its own (the maximum applies). */
-  secretLifetimeSeconds: number;
+  commandLineSecretLifetimeSeconds: number;
   /** The default lifetime of a key made on /developers (90 days unless configured). */
-  selfServiceSecretLifetimeSeconds: number;
+  secretLifetimeSeconds: number;
   /** No key lives longer, whoever makes it; 0: no maximum. */
   maxSecretLifetimeSeconds: number;
 }
@@ -40,7 +40,7 @@ export function secretLifetimeSeconds(deps: SecretLifetimeDeps, request: SecretR
     }
     return expiresInSeconds;
   }
-  const fallback = request.isSelfService ? deps.selfServiceSecretLifetimeSeconds : deps.secretLifetimeSeconds;
+  const fallback = request.isSelfService ? deps.secretLifetimeSeconds : deps.commandLineSecretLifetimeSeconds;
   return max > 0 && (fallback === 0 || fallback > max) ? max : fallback;
 }
 
@@ -65,6 +65,7 @@ export function issueSecret(
       revokedAt: null,
       lastUsedAt: null,
       expiryNoticesSent: [],
+      expiredUseRecordedAt: null,
     },
   };
 }

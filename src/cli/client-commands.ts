@@ -18,7 +18,7 @@ import { runExpiryNotices } from './notify-expiring-command.ts';
 /** How many applications `clients list` shows at most. */
 const LIST_LIMIT = 1000;
 
-const EXPIRES_IN = { type: 'string', value: 'SECONDS', help: 'the new secret\'s lifetime, at most config clients.maxSecretLifetimeSeconds (default: clients.secretLifetimeSeconds, or that maximum when it is 0)' } as const;
+const EXPIRES_IN = { type: 'string', value: 'SECONDS', help: 'the new secret\'s lifetime, at most config clients.maxSecretLifetimeSeconds (default: clients.commandLineSecretLifetimeSeconds, or that maximum when it is 0)' } as const;
 
 /** --expires-in, when given: 1 second or more. */
 const expiresIn = (options: Parameters<typeof str>[0]): number | undefined =>
@@ -191,12 +191,12 @@ export const CLIENT_COMMANDS: Record<string, Command> = {
     },
   },
   'clients revoke': {
-    summary: 'revoke an application: its secrets and tokens stop working',
+    summary: 'revoke an application: its secrets, tokens and every authorization people gave it stop working',
     options: { 'client-id': { type: 'string', value: 'ID', help: 'the application' } },
     required: ['client-id'],
     async run(services, options) {
       const revoked = await revokeApplication(services.applicationDeps, str(options, 'client-id')!, cliActor());
-      return { client_id: revoked.clientId, revoked_at: revoked.revokedAt.toISOString() };
+      return { client_id: revoked.clientId, revoked_at: revoked.revokedAt.toISOString(), authorizations_revoked: revoked.grantsRevoked };
     },
   },
   'clients notify-expiring': {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { pino } from 'pino';
 import type { Services } from '../services.ts';
 import { notifyExpiringSecrets } from '../applications/notify-expiring-secrets.ts';
 import { createAccountMail } from '../mail/account-mail.ts';
@@ -14,7 +15,8 @@ const DRAIN_MS = 30_000;
 /** `clients notify-expiring`: one run of the expiry-warning job, with the mail it queued delivered. */
 export async function runExpiryNotices(services: Services) {
   const { config } = services;
-  const logger = createLogger(config.logLevel);
+  // Log lines go to stderr: stdout carries the command's JSON only (PRODUCT.md, command line).
+  const logger = createLogger(config.logLevel, pino.destination({ dest: 2, sync: true }));
   const queue = createMailQueue(
     createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger }), logger);
   const sent = await notifyExpiringSecrets({

@@ -29,11 +29,11 @@ export const settingsSchema = z
       .strict(),
     clients: z
       .object({
+        // Keys made on /developers: 90 days by default, so that a forgotten key does not live for ever.
+        secretLifetimeSeconds: seconds,
         // Keys made by `clients create` / `rotate-secret` without --expires-in. 0: no expiry of its
         // own (Keycloak's and Auth0's default), so the maximum below, when set, is their lifetime.
-        secretLifetimeSeconds: z.number().int().min(0),
-        // Keys made on /developers: 90 days by default, so that a forgotten key does not live for ever.
-        selfServiceSecretLifetimeSeconds: seconds,
+        commandLineSecretLifetimeSeconds: z.number().int().min(0),
         // No key lives longer, whoever makes it (an --expires-in above it is refused). 0: no maximum.
         maxSecretLifetimeSeconds: z.number().int().min(0),
         defaultRotationGraceSeconds: z.number().int().min(0),
@@ -45,8 +45,8 @@ export const settingsSchema = z
       .strict()
       // A default above the maximum would be cut short on every key without anyone having said so.
       .refine((c) => c.maxSecretLifetimeSeconds === 0
-        || (c.secretLifetimeSeconds <= c.maxSecretLifetimeSeconds && c.selfServiceSecretLifetimeSeconds <= c.maxSecretLifetimeSeconds),
-      { message: 'secretLifetimeSeconds and selfServiceSecretLifetimeSeconds must not exceed maxSecretLifetimeSeconds' }),
+        || (c.secretLifetimeSeconds <= c.maxSecretLifetimeSeconds && c.commandLineSecretLifetimeSeconds <= c.maxSecretLifetimeSeconds),
+      { message: 'secretLifetimeSeconds and commandLineSecretLifetimeSeconds must not exceed maxSecretLifetimeSeconds' }),
     // API permissions whose request always needs the second factor (e.g. ["calls:read"]).
     mfa: z.object({ requiredForScopes: z.array(z.string()) }).strict(),
     // API permissions that, asked for on /developers, wait for an administrator's approval

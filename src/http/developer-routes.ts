@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type Provider from 'oidc-provider';
-import type { AccountRecord } from '../storage/contract.ts';
+import type { AccountRecord, ApplicationRecord, FailureCounterStore } from '../storage/contract.ts';
 import type { Locale, PermissionCatalog } from '../permissions/catalog.ts';
 import type { ApplicationDeps } from '../applications/create-application.ts';
 import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
@@ -16,11 +16,14 @@ import { deleteDeveloperApplication } from '../applications/revoke-application.t
 import { updateDeveloperApplication } from '../applications/update-developer-application.ts';
 import { changeDeveloperApplicationScope } from '../applications/change-developer-application-scope.ts';
 import { summarizeTokenRate } from '../applications/token-rate-limit.ts';
+import { isSecretLive } from '../applications/check-client-secret.ts';
 import type { Renderer } from './render.ts';
 import { csrfProtection } from './koa-csrf.ts';
 import { field, formBody, parseForm, seeOther, withFormErrors } from './forms.ts';
 import { requireSignedIn, signedInOf } from './koa-signed-in.ts';
 import { applicationView, formatDate, permissionChoices, usageExamples } from './developer-view-models.ts';
+import { keepForOneView, takeForView, type OneTimeSecret } from './one-time-secret-cookie.ts';
+import { runOncePerForm } from './single-use-form.ts';
 
 export interface DeveloperRouteDeps {
   provider: Provider;
@@ -29,6 +32,10 @@ export interface DeveloperRouteDeps {
   renderer: Renderer;
   issuer: string;
   secondFactor: SignInPolicyDeps;
+  /** Seals a new key for the one page that shows it (one-time-secret-cookie.ts); derived from SECRET_KEY. */
+  oneTimeSecretKey: Buffer;
+  /** Where the forms that issue a key are marked sent (single-use-form.ts): counters every instance shares. */
+  sentForms: FailureCounterStore;
 }
 
 /** The grace choices of "rotate": 0, 1 h, 24 h (the default, issue 10 item 4), 7 days. */
@@ -51,6 +58,8 @@ const deleteForm = z.object({ confirm: field(10).optional() });
 const lines = (text: string | undefined) => (text ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 const localeOf = (ctx: Context) => ctx.state.locale as Locale;
 const appPath = (clientId: string) => `/developers/applications/${encodeURIComponent(clientId)}`;
+/** The page that shows a new key once: where creating and rotating redirect (POST/redirect/GET). */
+const newKeyPath = (clientId: string) => `${appPath(clientId)}/new-key`;
 
 export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
   const router = new Router({ prefix: '/developers' });
@@ -88,27 +97,53 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
       renderApplication(ctx, developer, clientId, { error, switchTo: appPath(clientId), ...extra }, status);
   }
 
+  /** The POST that made a key sends it to its one view (POST/redirect/GET: a reload never re-sends the form). */
+  function showOnce(ctx: Context, developer: AccountRecord, clientId: string, secret: OneTimeSecret) {
+    keepForOneView(ctx, deps.oneTimeSecretKey, { accountId: developer.id, clientId }, secret);
+    seeOther(ctx, newKeyPath(clientId));
+  }
+
   router.get('/', csrf, signedIn, (ctx) => renderList(ctx, signedInOf(ctx).account));
 
   router.post('/applications', formBody, csrf, signedIn, async (ctx) => {
     const { account } = signedInOf(ctx);
     const form = parseForm(newApplicationForm, ctx.request.body);
+    const rerender = (error: string, status: number) => renderList(ctx, account, { error, form, switchTo: '/developers' }, status);
     await withFormErrors(ctx, renderer, async () => {
-      const { application, secret } = await createDeveloperApplication(applications, account, {
-        name: form.name, type: form.type, scope: form.scope.join(' '), redirectUris: lines(form.redirect_uris),
-        postLogoutRedirectUris: lines(form.post_logout_redirect_uris),
-      }, { locale: localeOf(ctx) });
-      // The key exists in plain text only in this response (no-store): it is never kept to show again.
-      renderer.page(ctx, 'developers-secret', {
-        created: true, clientId: application.clientId, clientSecret: secret?.clientSecret,
-        expires: formatDate(secret && secret.clientSecretExpiresAt ? new Date(secret.clientSecretExpiresAt * 1000) : null, localeOf(ctx)),
-        // No language switch here: reloading would lose the key, shown only this once (as recovery codes).
-        pending: application.pendingScope, hideLanguageSwitch: true,
-      }, 201);
-    }, (error, status) => renderList(ctx, account, { error, form, switchTo: '/developers' }, status));
+      const isFirstSend = await runOncePerForm(deps.sentForms, ctx, async () => {
+        const { application, secret } = await createDeveloperApplication(applications, account, {
+          name: form.name, type: form.type, scope: form.scope.join(' '), redirectUris: lines(form.redirect_uris),
+          postLogoutRedirectUris: lines(form.post_logout_redirect_uris),
+        }, { locale: localeOf(ctx) });
+        showOnce(ctx, account, application.clientId,
+          { kind: 'created', secretId: secret?.secretId ?? null, clientSecret: secret?.clientSecret ?? null, previousValidUntil: null });
+      });
+      // The same form again (a double click): the application exists once; say so, keep what was typed.
+      if (!isFirstSend) await rerender(renderer.translations[localeOf(ctx)]('one_time_key.create_sent_already'), 409);
+    }, rerender);
   });
 
   router.get('/applications/:clientId', csrf, signedIn, (ctx) => renderApplication(ctx, signedInOf(ctx).account, ctx.params.clientId!));
+
+  // The one view of a new key; read again (a reload), the application's page says the key was shown once.
+  router.get('/applications/:clientId/new-key', csrf, signedIn, async (ctx) => {
+    const { account } = signedInOf(ctx);
+    const clientId = ctx.params.clientId!;
+    const kept = takeForView(ctx, deps.oneTimeSecretKey, { accountId: account.id, clientId });
+    const application = await findDeveloperApplication(applications, account, clientId);
+    if (!kept || !isStillLive(application, kept)) {
+      return renderApplication(ctx, account, clientId, { keyShownOnce: application.type !== 'native' });
+    }
+    const secret = application.secrets.find((s) => s.id === kept.secretId);
+    renderer.page(ctx, 'developers-secret', {
+      created: kept.kind === 'created', clientId, clientSecret: kept.clientSecret,
+      expires: formatDate(secret?.expiresAt ?? null, localeOf(ctx)),
+      previousValidUntil: formatDate(kept.previousValidUntil ? new Date(kept.previousValidUntil) : null, localeOf(ctx)),
+      pending: kept.kind === 'created' ? application.pendingScope : '',
+      // No language switch here: it would reload this page, which shows the key only once (as recovery codes).
+      hideLanguageSwitch: true,
+    });
+  });
 
   // Held to the developer's roles like creation; a new sensitive permission waits for approval.
   router.post('/applications/:clientId/scope', formBody, csrf, signedIn, async (ctx) => {
@@ -138,13 +173,15 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
     const { clientId } = await findDeveloperApplication(applications, account, ctx.params.clientId!);
     const form = parseForm(rotateForm, ctx.request.body);
     await withFormErrors(ctx, renderer, async () => {
-      const rotated = await rotateClientSecret(applications, clientId, { graceSeconds: Number(form.grace), isSelfService: true },
-        accountActor(account));
-      renderer.page(ctx, 'developers-secret', {
-        created: false, clientId, clientSecret: rotated.clientSecret,
-        expires: formatDate(rotated.clientSecretExpiresAt ? new Date(rotated.clientSecretExpiresAt * 1000) : null, localeOf(ctx)),
-        previousValidUntil: formatDate(rotated.previousSecretValidUntil, localeOf(ctx)), hideLanguageSwitch: true,
+      const isFirstSend = await runOncePerForm(deps.sentForms, ctx, async () => {
+        const rotated = await rotateClientSecret(applications, clientId, { graceSeconds: Number(form.grace), isSelfService: true },
+          accountActor(account));
+        showOnce(ctx, account, clientId, { kind: 'rotated', secretId: rotated.secretId, clientSecret: rotated.clientSecret,
+          previousValidUntil: rotated.previousSecretValidUntil?.toISOString() ?? null });
       });
+      // The same form again: no third key (it would end the first one's grace, at most two are live).
+      // The new-key page shows the key if this browser still holds it, else says it was shown once.
+      if (!isFirstSend) seeOther(ctx, newKeyPath(clientId));
     }, backToApplication(ctx, account, clientId));
   });
 
@@ -170,4 +207,11 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
   });
 
   return router;
+}
+
+/** A kept key is shown only while it still works (not revoked or ended by a later rotation meanwhile); a native app has none. */
+function isStillLive(application: ApplicationRecord, kept: OneTimeSecret): boolean {
+  if (kept.secretId === null) return application.type === 'native';
+  const secret = application.secrets.find((s) => s.id === kept.secretId);
+  return secret !== undefined && isSecretLive(secret, new Date());
 }

@@ -9,6 +9,7 @@ import { checkClientSecret, createRememberingSecretCheck, type SecretCheck } fro
 import { readStoredSecret, type StoredSecret } from '../storage/stored-secret.ts';
 import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
 import type { SecretHashKey } from '../applications/client-secret.ts';
+import { createExpiredSecretRecorder } from '../applications/record-expired-secret-use.ts';
 
 export interface ClientAuthDeps {
   secretHashKey: SecretHashKey;
@@ -47,20 +48,6 @@ export function describeSecretRefusal(t: Translate, check: Exclude<SecretCheck, 
 }
 
 /**
- * client.secret_expired is recorded at the first refused use of each expired key. A per-process
- * memo: with several instances (or after a restart) it may be recorded once per instance.
- */
-export function createExpiredSecretRecorder(audit: AuditLog): (clientId: string, check: SecretCheck) => Promise<void> {
-  const recorded = new Set<string>();
-  return async (clientId, check) => {
-    if (check.ok || check.reason !== 'expired' || recorded.has(check.secretId)) return;
-    recorded.add(check.secretId);
-    await audit.record({ type: 'client.secret_expired', actor: { kind: 'client', id: clientId }, clientId, outcome: 'failure',
-      details: { secretId: check.secretId, expiredAt: check.at.toISOString() } });
-  };
-}
-
-/**
  * Stored client secrets are keyed hashes with dates, so the provider's plain comparison is
  * replaced by checkClientSecret; its verdict is kept on the request for the error description.
  * compareClientSecret is the documented override point (oidc-provider #631).
@@ -86,7 +73,8 @@ export function installClientSecretCheck(provider: Provider, deps: ClientAuthDep
     if (ctx) ctx.state[VERDICT] = verdict;
     return verdict.ok;
   };
-  const recordExpired = createExpiredSecretRecorder(deps.audit);
+  // client.secret_expired, once per key across instances and restarts.
+  const recordExpired = createExpiredSecretRecorder(deps);
 
   // RFC 6749 §5.2: a failed client authentication is 401 invalid_client (with WWW-Authenticate:
   // Basic when Basic was used, which the library adds); the description tells the developer why.

@@ -15,6 +15,7 @@ import { createAccountLoader, createFindAccount } from './find-account.ts';
 import { installClientSecretCheck } from './client-auth.ts';
 import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
 import { renderProviderError } from './render-provider-error.ts';
+import { renderLogoutWithoutSession } from './logout-without-session.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
 import { createResourceIndicators } from './resource-indicators.ts';
 import { words } from './requested-scope.ts';
@@ -165,7 +166,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       introspection: {
         enabled: true,
         // RFC 7662 §4: only resource servers may introspect; other clients get {active:false}.
-        allowedPolicy: async (_ctx, client) => client[RESOURCE_SERVER] === true,
+        // RFC 7662 §2.2: a token of an application that no longer exists, is revoked or disabled is
+        // not active. The provider then does not know its client (Client.find, served from the
+        // client cache) and, asked on, would fail reading it (a 500), so the answer is {active:false}.
+        allowedPolicy: async (ctx, client, token) =>
+          client[RESOURCE_SERVER] === true && token.clientId !== undefined
+          && (await ctx.oidc.provider.Client.find(token.clientId)) !== undefined,
       },
       revocation: { enabled: true, allowedPolicy: allowOwnTokensOnly },
       userinfo: { enabled: true },
@@ -173,7 +179,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
-          const locale = renderer.localeOf(ctx);
+          // ui_locales may come in a POST body (RP-Initiated Logout §2), not only in the query.
+          const locale = renderer.localeOf(ctx, ctx.oidc.params?.ui_locales as string | undefined);
           ctx.type = 'html';
           ctx.body = renderer.html(locale, 'logout', { form });
         },
@@ -189,6 +196,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // RP-Initiated Logout with no one signed in: our page, not the library's English one.
+  provider.use(renderLogoutWithoutSession(renderer));
   // Ahead of the provider's routes: a throttled client is refused before its credentials are checked.
   // The limit comes with the client the provider holds in memory (src/oidc/client-cache.ts): no store read per request.
   provider.use(tokenRateLimit({ ...deps.tokenRate,

@@ -13,6 +13,7 @@ export interface StoredSecret {
   revokedAt?: Date | string | null;
   lastUsedAt?: Date | string | null;
   expiryNoticesSent?: number[];
+  expiredUseRecordedAt?: Date | string | null;
 }
 
 const toDate = (value: Date | string | null | undefined): Date | null =>
@@ -34,6 +35,7 @@ export function readStoredSecret(stored: StoredSecret): ClientSecretRecord {
     revokedAt: toDate(stored.revokedAt),
     lastUsedAt: toDate(stored.lastUsedAt),
     expiryNoticesSent: stored.expiryNoticesSent ?? [],
+    expiredUseRecordedAt: toDate(stored.expiredUseRecordedAt),
   };
 }
 

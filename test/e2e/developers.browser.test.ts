@@ -1,7 +1,8 @@
 // Developer settings in a real browser (Chromium driven by playwright-core): create a service
-// application, read its API key once, use it through openid-client, rotate it (both keys work in
-// the grace, the old one is refused as "replaced" after it), and delete the application (its tokens
-// die at the example API within a second). Screenshots of each page in both languages.
+// application, read its API key once, use it through openid-client, reload (the key is not shown
+// again, nor is the form re-sent), rotate it (both keys work in the grace, the old one is refused as
+// "replaced" after it), and delete the application (its tokens die at the example API within a
+// second). Screenshots of each page in both languages.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
@@ -54,7 +55,7 @@ const seeHeading = (page: Page, text: string) => page.locator('h1', { hasText: t
 const describeBrowser = browser ? describe : describe.skip;
 
 describeBrowser('developer settings in a real browser', () => {
-  it('create → key shown once → token → rotate (grace, then replaced) → delete (tokens die within 1 s)', async () => {
+  it('create → key shown once → token → reload (not shown again) → rotate (grace, then replaced) → delete (tokens die within 1 s)', async () => {
     const context = await browser!.newContext();
     const page = await context.newPage();
     await page.goto(`${server.issuer}/developers`);
@@ -76,7 +77,18 @@ describeBrowser('developer settings in a real browser', () => {
     const first = await tokenWith(clientId, firstKey);
     expect((await sendMessage(first.access_token)).status).toBe(201);
 
-    await page.click('[data-action="open-application"]');
+    // A reload asks for the key page again (POST/redirect/GET: the form is not re-sent) and gets the
+    // application's page: the key is not shown again, a notice says it was shown once.
+    expect(new URL(page.url()).pathname).toBe(`/developers/applications/${clientId}/new-key`);
+    await page.reload();
+    await seeHeading(page, 'Support bot');
+    expect(await page.locator('[data-client-secret]').count()).toBe(0);
+    expect(await page.content()).not.toContain(firstKey);
+    expect(await page.textContent('[data-key-shown-once]')).toContain('was shown once');
+    expect(await server.services.stores.durable.applications.listApplicationsByOwnerId(
+      (await server.services.stores.durable.accounts.findAccountByEmail(EMAIL))!.id)).toHaveLength(1);
+
+    await page.goto(`${server.issuer}/developers/applications/${clientId}`);
     await seeHeading(page, 'Support bot');
     expect(await page.locator('[data-client-secret]').count()).toBe(0); // shown once only
     expect(await page.content()).not.toContain(firstKey);
@@ -90,6 +102,12 @@ describeBrowser('developer settings in a real browser', () => {
     expect(secondKey).not.toBe(firstKey);
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
     await capture(page, `${SCREENSHOT_DIR}31-new-key-zh-CN.png`);
+    // Reloaded, the rotation is not repeated (a third key would end the first one's grace): the notice, in Chinese.
+    await page.reload();
+    await page.locator('[data-key-shown-once]').waitFor();
+    expect(await page.locator('[data-client-secret]').count()).toBe(0);
+    expect(await page.textContent('[data-key-shown-once]')).toContain('只在创建或轮换后显示一次');
+    expect((await server.services.stores.durable.applications.findApplicationByClientId(clientId))!.secrets).toHaveLength(2);
     expect((await tokenAnswer(clientId, firstKey)).status).toBe(200);
     const second = await tokenWith(clientId, secondKey);
 

@@ -49,7 +49,7 @@ describe('tokenim-auth', () => {
   it('clients create prints client_id, client_secret and client_secret_expires_at; native apps get no secret', async () => {
     const service = await tokenimAuth('clients', 'create', '--name', 'Bot', '--type', 'service', '--scope', 'message:send');
     expect(service.json).toMatchObject({ client_id: expect.stringMatching(/^tkm_/), client_secret: expect.stringMatching(/^tkm_sk_/),
-      // clients.secretLifetimeSeconds is 0 (no default of its own), so the 365-day maximum bounds it.
+      // clients.commandLineSecretLifetimeSeconds is 0 (no default of its own), so the 365-day maximum bounds it.
       client_secret_expires_at: expect.any(Number) });
     const native = await tokenimAuth('clients', 'create', '--name', 'Desktop', '--type', 'native',
       '--redirect-uri', 'http://127.0.0.1/callback');

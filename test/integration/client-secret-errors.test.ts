@@ -13,8 +13,8 @@ beforeAll(async () => { server = await startTestServer(); });
 afterAll(() => server.close());
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-async function clientCredentials(id: string, secret: string, language?: string) {
-  const response = await fetch(`${server.issuer}/token`, {
+async function clientCredentials(id: string, secret: string, language?: string, issuer = server.issuer) {
+  const response = await fetch(`${issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(id, secret),
       ...(language ? { 'accept-language': language } : {}) },
@@ -114,6 +114,33 @@ describe('grant_type=client_credentials with a refused API key', () => {
     await expireKey(application.clientId, next.secretId);
     expect((await clientCredentials(application.clientId, next.clientSecret)).body.error_description).toMatch(/expired on/);
     expect((await clientCredentials(application.clientId, secret!.clientSecret)).status).toBe(200);
+  });
+});
+
+describe('client.secret_expired: the first refused use of an expired key, once', () => {
+  it('two instances on one DATA_DIR, then a restarted one: one ledger event, marked on the key record', async () => {
+    const { application, secret } = await service(3600);
+    await expireKey(application.clientId, secret!.secretId);
+    const other = await startTestServer({ env: { DATA_DIR: server.dataDir } });
+    try {
+      for (const issuer of [server.issuer, other.issuer, server.issuer, other.issuer]) {
+        expect((await clientCredentials(application.clientId, secret!.clientSecret, undefined, issuer)).status).toBe(401);
+      }
+    } finally {
+      await other.close();
+    }
+    // A process that never saw the key (a restart): its memo is empty, the key record decides.
+    const restarted = await startTestServer({ env: { DATA_DIR: server.dataDir } });
+    try {
+      expect((await clientCredentials(application.clientId, secret!.clientSecret, undefined, restarted.issuer)).status).toBe(401);
+    } finally {
+      await restarted.close();
+    }
+    const events = (await server.services.stores.durable.audit.listAuditEvents({ type: 'client.secret_expired', limit: 1000 }))
+      .filter((e) => e.clientId === application.clientId);
+    expect(events.map((e) => e.details.secretId)).toEqual([secret!.secretId]);
+    const stored = await server.services.stores.durable.applications.findApplicationByClientId(application.clientId);
+    expect(stored!.secrets[0]!.expiredUseRecordedAt).toEqual(expect.any(Date));
   });
 });
 

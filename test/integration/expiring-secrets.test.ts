@@ -6,6 +6,14 @@ import { notifyExpiringSecrets, type NotifyExpiringDeps } from '../../src/applic
 import type { ApplicationRecord, ClientSecretRecord } from '../../src/storage/contract.ts';
 import { createSqliteStores } from '../../src/storage/sqlite/create-sqlite-stores.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { buildServices } from '../../src/services.ts';
+import { closeConnections } from '../../src/storage/open-stores.ts';
+import { createAccount } from '../../src/accounts/create-account.ts';
+import { createApplication } from '../../src/applications/create-application.ts';
+import { cli } from '../helpers/spawn-server.ts';
+import { lastMailTo, readOutbox } from '../helpers/outbox.ts';
+import { startTestServer } from '../helpers/test-server.ts';
 
 const tmp = makeTempDir('expiring');
 const stores = createSqliteStores(`${tmp.path}/store.sqlite`);
@@ -21,7 +29,7 @@ const deps: NotifyExpiringDeps = {
 
 const secret = (expiresAt: Date | null, overrides: Partial<ClientSecretRecord> = {}): ClientSecretRecord => ({
   id: `sec_${randomUUID()}`, hint: 'a1b2', hash: randomUUID(), createdAt: new Date(now.getTime() - 80 * DAY), expiresAt,
-  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], ...overrides,
+  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], expiredUseRecordedAt: null, ...overrides,
 });
 
 async function ownedApplication(secrets: ClientSecretRecord[], extra: Partial<ApplicationRecord> = {}): Promise<{ application: ApplicationRecord; email: string }> {
@@ -77,5 +85,56 @@ describe('clients notify-expiring (the expiry-warning job)', () => {
     ]);
     expect((await notifyExpiringSecrets(deps, now)).filter((n) => n.to === email)).toEqual([]);
     expect(mailsTo(email)).toEqual([]);
+  });
+});
+
+/** In `dataDir`: an account owning a service application whose key expires in 10 days; its mails in `locale`. */
+async function ownerWithExpiringKey(dataDir: string, email: string, locale: 'en' | 'zh-CN'): Promise<string> {
+  const services = await buildServices(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
+  try {
+    const actor = { kind: 'system', id: 'test' } as const;
+    await createAccount(services.accountDeps, { email, password: 'long enough pass', emailVerified: true }, actor);
+    const { application } = await createApplication(services.applicationDeps, { name: 'Billing bot', type: 'service', scope: 'message:send',
+      ownerEmail: email, secretExpiresInSeconds: 10 * 86_400 }, actor);
+    await services.stores.durable.applications.updateApplication(application.clientId, (a) => ({ ...a, ownerLocale: locale }));
+    return application.clientId;
+  } finally {
+    await closeConnections(services.stores.connections);
+  }
+}
+
+describe('the expiry-warning job, run by the command and by a starting server', () => {
+  it('tokenim-auth clients notify-expiring writes the mail in the owner\'s language; a second run sends nothing', async () => {
+    const dir = makeTempDir('notify-cli');
+    try {
+      const clientId = await ownerWithExpiringKey(dir.path, 'mei@example.test', 'zh-CN');
+      const first = await cli({ DATA_DIR: dir.path }, 'clients', 'notify-expiring');
+      expect(first).toEqual({ sent: [expect.objectContaining({ client_id: clientId, to: 'mei@example.test', days_before: 14 })] });
+      const mails = await readOutbox(dir.path);
+      expect(mails.map((m) => [m.to, m.subject])).toEqual([['mei@example.test', expect.stringMatching(/^您的应用 Billing bot 的 API 密钥将于 .+ 过期$/)]]);
+      expect(mails[0]!.links.some((link) => link.endsWith('/developers'))).toBe(true);
+
+      expect(await cli({ DATA_DIR: dir.path }, 'clients', 'notify-expiring')).toEqual({ sent: [] });
+      expect(await readOutbox(dir.path)).toHaveLength(1);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('a server that starts runs it shortly after, not an hour later: a notice due while it was down goes out', async () => {
+    const dir = makeTempDir('notify-start');
+    try {
+      await ownerWithExpiringKey(dir.path, 'lin@example.test', 'en');
+      const server = await startTestServer({ env: { DATA_DIR: dir.path } });
+      try {
+        // lastMailTo waits up to 5 s for it.
+        expect((await lastMailTo(dir.path, 'lin@example.test')).subject).toMatch(/^Your API key for Billing bot expires on /);
+      } finally {
+        await server.close();
+      }
+      expect(await readOutbox(dir.path)).toHaveLength(1);
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -10,7 +10,7 @@ const now = new Date('2026-06-01T00:00:00Z');
 const at = (hours: number) => new Date(now.getTime() + hours * 3_600_000);
 const record = (secret: string, overrides: Partial<ClientSecretRecord> = {}): ClientSecretRecord => ({
   id: `sec_${secret}`, hint: secret.slice(-4), hash: hashClientSecret(key, secret), createdAt: at(-48), expiresAt: null,
-  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], ...overrides,
+  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], expiredUseRecordedAt: null, ...overrides,
 });
 const live = { revokedAt: null, disabledAt: null };
 

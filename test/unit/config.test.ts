@@ -54,13 +54,13 @@ describe('loadConfig', () => {
   });
 
   it('clients: keys made on /developers live 90 days, none longer than 365 days; a default above the maximum is refused', () => {
-    expect(loadConfig({}).clients).toMatchObject({ selfServiceSecretLifetimeSeconds: 7_776_000, maxSecretLifetimeSeconds: 31_536_000 });
+    expect(loadConfig({}).clients).toMatchObject({ secretLifetimeSeconds: 7_776_000, maxSecretLifetimeSeconds: 31_536_000 });
     const clients = { ...loadConfig({}).clients };
     const { clients: schema } = settingsSchema.shape;
-    expect(schema.safeParse({ ...clients, maxSecretLifetimeSeconds: 0, selfServiceSecretLifetimeSeconds: 10 ** 9 }).success).toBe(true);
-    expect(schema.safeParse({ ...clients, selfServiceSecretLifetimeSeconds: 31_536_001 }).success).toBe(false);
+    expect(schema.safeParse({ ...clients, maxSecretLifetimeSeconds: 0, secretLifetimeSeconds: 10 ** 9 }).success).toBe(true);
+    expect(schema.safeParse({ ...clients, commandLineSecretLifetimeSeconds: 31_536_001 }).success).toBe(false);
     expect(schema.safeParse({ ...clients, secretLifetimeSeconds: 31_536_001 }).success).toBe(false);
-    expect(schema.safeParse({ ...clients, selfServiceSecretLifetimeSeconds: 0 }).success).toBe(false);
+    expect(schema.safeParse({ ...clients, secretLifetimeSeconds: 0 }).success).toBe(false);
   });
 
   it('accepts production without SMTP when MAIL_OUTBOX=true says the outbox is meant', () => {

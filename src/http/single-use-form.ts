@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'koa';
+import type { FailureCounterStore } from '../storage/contract.ts';
+import { CSRF_FIELD } from './koa-csrf.ts';
+
+/**
+ * How long a sent form is remembered. A CSRF token does not expire by itself; a day covers a double
+ * click, a re-sent request and a form restored by the back button.
+ */
+const REMEMBERED_MS = 86_400_000;
+
+/**
+ * Makes the CSRF token of a form that issues an API key single-use: every page we serve carries a
+ * new token (src/http/koa-csrf.ts), so one token is one filled-in form. The first POST with it
+ * claims it with one atomic increment on the counters every instance shares (Redis, else the SQLite
+ * file, or MongoDB) and runs `action`; a second POST of the same form
+ * (a double click, a re-sent request) runs nothing and gets false. A failed action gives the claim
+ * back, so the form can be sent again. Runs after csrfProtection, which verified the token.
+ */
+export async function runOncePerForm(counters: FailureCounterStore, ctx: Context, action: () => Promise<void>): Promise<boolean> {
+  const token = (ctx.request.body as Record<string, unknown>)[CSRF_FIELD];
+  if (typeof token !== 'string') throw new TypeError('runOncePerForm runs after csrfProtection');
+  const key = `form-sent:${createHash('sha256').update(token).digest('base64url')}`;
+  const { points } = await counters.incrementFailureCount(key, 1, Date.now() + REMEMBERED_MS);
+  if (points > 1) return false;
+  try {
+    await action();
+  } catch (error) {
+    await counters.deleteFailureCount(key).catch(() => undefined);
+    throw error;
+  }
+  return true;
+}
