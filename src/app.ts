@@ -24,6 +24,7 @@ import { ADMIN_AREAS } from './http/admin-areas.ts';
 import type { ApplicationDeps } from './applications/create-application.ts';
 import { createRevocationRoutes, type RevocationRouteDeps } from './http/revocation-routes.ts';
 import { observeRequests } from './http/koa-observe-requests.ts';
+import { allowedMethods } from './http/koa-allowed-methods.ts';
 import { createMetricsRoutes } from './metrics/metrics-endpoint.ts';
 import type { MetricsAccess } from './metrics/metrics-access.ts';
 import { collectInstanceMetrics } from './metrics/instance-metrics.ts';
@@ -41,6 +42,8 @@ export interface AppDeps extends InteractionDeps {
   revocationRoutes: RevocationRouteDeps;
   revocations: RevocationPublisher;
   applicationDeps: ApplicationDeps;
+  /** Seals a new API key for the one page that shows it (src/http/one-time-secret-cookie.ts). */
+  oneTimeSecretKey: Buffer;
   ledger: AuditStore;
   authorizations: AuthorizationStore;
   /** Who may read /metrics on this port; undefined when METRICS_PORT serves them elsewhere. */
@@ -60,7 +63,8 @@ export function createApp(deps: AppDeps): Koa {
   // Every request: its id (X-Request-Id, the ledger's requestId) first.
   app.use(requestContext(deps.trustProxy));
   app.use(observeRequests(deps.logger));
-  if (deps.metricsAccess) app.use(createMetricsRoutes(deps.metricsAccess, collectInstanceMetrics, deps.logger).routes());
+  const metricsRoutes = deps.metricsAccess ? createMetricsRoutes(deps.metricsAccess, collectInstanceMetrics, deps.logger) : undefined;
+  if (metricsRoutes) app.use(metricsRoutes.routes());
   // The protocol endpoints (token, introspection, revocation, UserInfo, JWKS, discovery, PAR): straight
   // to the provider with their few headers set statically; the page stack below is not theirs.
   app.use(protocolEndpoints(deps.provider, (ctx, next) => errors(ctx, () => provider(ctx, next))));
@@ -83,11 +87,14 @@ export function createApp(deps: AppDeps): Koa {
   // The security routes first: /account's own router would otherwise see /account/security/… too.
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   routers.push(createDeveloperRoutes({ provider: deps.provider, applications: deps.applicationDeps, catalog: deps.catalog,
-    renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor }));
+    renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor, oneTimeSecretKey: deps.oneTimeSecretKey,
+    sentForms: deps.applicationDeps.tokenRateLimits.counters }));
   routers.push(createAdminRoutes({ provider: deps.provider, flows: deps.flows, applications: deps.applicationDeps, catalog: deps.catalog,
     renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor, ledger: deps.ledger,
     authorizations: deps.authorizations }, ADMIN_AREAS));
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+  // Every path's other methods: 405 with Allow, for our routes and the provider's alike (never 501).
+  app.use(allowedMethods(metricsRoutes ? [metricsRoutes, ...routers] : routers, deps.provider));
+  for (const router of routers) app.use(router.routes());
   app.use(postAsGet());
   app.use(signOutRevocations(deps.provider, deps.revocations));
   app.use(providerPageSecurity());

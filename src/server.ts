@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createProvider } from './oidc/create-provider.ts';
 import { cacheClients } from './oidc/client-cache.ts';
 import { replaceSigningKeys } from './oidc/provider-signing-keys.ts';
+import { createUserinfoAccessTokenFinder } from './oidc/userinfo-access-token.ts';
 import { watchKeyring } from './keys/watch-keyring.ts';
 import { retiredKeyRetentionSeconds } from './keys/key-timeline.ts';
 import { ACCOUNT_CLIENT_ID } from './oidc/constants.ts';
@@ -70,22 +71,28 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const mailQueue = createMailQueue(
       createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, 'outbox'), logger }), logger);
     const adapterStores: AdapterStores = {
-      shortLived: stores.shortLived, durable: stores.durable.artifacts, authorizations: stores.durable.authorizations,
+      // Where grants and their tokens live, and who is told of a revoked grant: as the CLI has them.
+      ...services.applicationDeps.grants,
       applications: stores.durable.applications,
       oidcScopes: services.catalog.oidcScopes, artifactIdKey: services.artifactIdKey,
-      onGrantRevoked: (grantId) => services.revocations.revoke('grant', grantId),
       ownerScopes: async (ownerId) => ownerScopeCeiling(services.catalog, await stores.durable.accounts.findAccountById(ownerId)),
       refreshTokenReuse: { intervalSeconds: config.refreshTokens.reuseIntervalSeconds },
+      userinfoAccessToken: createUserinfoAccessTokenFinder({ issuer: config.issuer, audience: config.api.audience,
+        publishedKeys: () => keys.published.keys }),
     };
+    const failureCounters = { redis: stores.redis, store: stores.failureCounters, keyPrefix: config.redisKeyPrefix };
+    // One throttle for every password check: the sign-in and the signed-in pages' current password.
+    const throttle = createLoginThrottle(config.loginThrottle, failureCounters);
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
+      throttle,
       tokens: stores.durable.artifacts,
       mail: createAccountMail(mailQueue, renderer),
       sessions: createAccountSessions(adapterStores, [ACCOUNT_CLIENT_ID]),
       links: createAccountLinks(config.issuer),
     };
     const secondFactor: SecondFactorDeps = {
-      mfa: stores.durable.mfa, audit: services.audit, mail: flows.mail, links: flows.links, catalog: services.catalog,
+      throttle, mfa: stores.durable.mfa, audit: services.audit, mail: flows.mail, links: flows.links, catalog: services.catalog,
       totpKey: services.totpKey, recoveryKey: services.recoveryKey, scopesRequiringMfa: config.mfa.requiredForScopes,
     };
     const secretUse = config.clients.trackLastUse ? createSecretUseTracker(stores.durable.applications) : undefined;
@@ -109,15 +116,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     provider.on('client_credentials.issued', (token) => tokenIssuance.noteIssued(token));
     provider.on('client_credentials.saved', (token) => tokenIssuance.noteIssued(token));
     const readiness: Readiness = { isAcceptingTraffic: true };
-    const failureCounters = { redis: stores.redis, store: stores.failureCounters, keyPrefix: config.redisKeyPrefix };
     const app = createApp({
       provider, renderer, logger, readiness, connections: stores.connections, cookieKeys: keys.cookieKeys,
       trustProxy: config.trustProxy, accounts: stores.durable.accounts, audit: services.audit, catalog: services.catalog,
-      throttle: createLoginThrottle(config.loginThrottle, failureCounters),
+      throttle,
       flows, issuer: config.issuer, secondFactor, grants: flows.sessions, revocations: services.revocations,
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey, renderer },
-      mfaLimits: createMfaLimits(config.loginThrottle, failureCounters),
+      mfaLimits: createMfaLimits(config.loginThrottle, failureCounters), oneTimeSecretKey: services.oneTimeSecretKey,
       applicationDeps: services.applicationDeps, ledger: stores.durable.audit, authorizations: stores.durable.authorizations,
       metricsAccess: config.metrics.port === null ? metricsAccess(config) : undefined,
     });

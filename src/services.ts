@@ -11,7 +11,6 @@ import type { AccountDeps } from './accounts/create-account.ts';
 import type { ApplicationDeps } from './applications/create-application.ts';
 import type { SecretHashKey } from './applications/client-secret.ts';
 import { createRevocationPublisher, type RevocationPublisher } from './revocation/revocation-events.ts';
-import { createMemoryCounterStore } from './storage/memory-counters.ts';
 
 export interface Services {
   config: Config;
@@ -25,6 +24,8 @@ export interface Services {
   recoveryKey: Buffer;
   /** Keys the hashes under which oidc-provider artifacts (tokens, codes, sessions) are stored. */
   artifactIdKey: KeyObject;
+  /** Seals a new API key for the one page that shows it (src/http/one-time-secret-cookie.ts). */
+  oneTimeSecretKey: Buffer;
   revocations: RevocationPublisher;
   accountDeps: AccountDeps;
   applicationDeps: ApplicationDeps;
@@ -64,6 +65,7 @@ export async function buildServices(config: Config): Promise<Services> {
     recoveryKey: deriveKey(secretKey, 'recovery-code'),
     // A KeyObject, made once: with a Buffer key each createHmac costs about five times as much (Node 24).
     artifactIdKey: createSecretKey(deriveKey(secretKey, 'artifact-id')),
+    oneTimeSecretKey: deriveKey(secretKey, 'one-time-secret-cookie'),
     revocations,
     accountDeps,
     applicationDeps: {
@@ -73,11 +75,17 @@ export async function buildServices(config: Config): Promise<Services> {
       catalog,
       secretHashKey,
       secretLifetimeSeconds: config.clients.secretLifetimeSeconds,
-      selfServiceSecretLifetimeSeconds: config.clients.selfServiceSecretLifetimeSeconds,
+      commandLineSecretLifetimeSeconds: config.clients.commandLineSecretLifetimeSeconds,
       maxSecretLifetimeSeconds: config.clients.maxSecretLifetimeSeconds,
       revocations,
       sensitiveScopes: config.permissions.sensitiveScopes,
-      tokenRateLimits: { counters: stores.sharedCounters ?? createMemoryCounterStore(), defaults: config.rateLimits.tokenPerMinute },
+      tokenRateLimits: { counters: stores.sharedCounters, defaults: config.rateLimits.tokenPerMinute },
+      // The stores the provider's adapter keeps grants in (src/server.ts adapterStores), so that the
+      // CLI's `clients revoke` revokes grants exactly as the server does.
+      grants: {
+        shortLived: stores.shortLived, durable: stores.durable.artifacts, authorizations: stores.durable.authorizations,
+        onGrantRevoked: (grantId) => revocations.revoke('grant', grantId),
+      },
     },
   };
 }

@@ -3,9 +3,10 @@ import type { AccountMail } from '../mail/account-mail.ts';
 import type { AccountSessions } from '../oidc/account-sessions.ts';
 import type { Locale } from '../permissions/catalog.ts';
 import type { AccountDeps } from './create-account.ts';
+import type { CurrentPasswordDeps } from './manage-account.ts';
 
 /** What the sign-up, verification, reset and account-page flows need besides the account store. */
-export interface AccountFlowDeps extends AccountDeps {
+export interface AccountFlowDeps extends AccountDeps, CurrentPasswordDeps {
   /** The durable artifact store: one-time tokens live there (they must survive a Redis flush). */
   tokens: ArtifactStore;
   mail: AccountMail;

@@ -1,4 +1,4 @@
-import { createFailureLimiter, type FailureCounters } from '../shared/failure-limiter.ts';
+import { createFailureLimiter, createOnceMarker, type FailureCounters } from '../shared/failure-limiter.ts';
 
 export const MAX_FAILURES_PER_HOUR = 100;
 
@@ -15,6 +15,11 @@ export interface LoginThrottle {
   /** Counts a failed attempt; returns retryAfter as it stands afterwards. */
   recordFailure(email: string, ip: string): Promise<number>;
   recordSuccess(email: string): Promise<void>;
+  /**
+   * An attempt refused during a lockout: true for the first of the lockout, per account (or per IP
+   * when only the IP is blocked), so that the ledger records each lockout once, not every attempt.
+   */
+  isFirstRefusal(email: string, ip: string): Promise<boolean>;
 }
 
 /**
@@ -29,11 +34,19 @@ export function createLoginThrottle(settings: ThrottleSettings, counters: Failur
   // A hard cap whatever the settings: never more than 100 failures per account per hour.
   const perHour = createFailureLimiter({ name: 'login-account-hour', points: MAX_FAILURES_PER_HOUR, windowSeconds: 3600,
     blockSeconds: 3600 }, counters);
+  const refusals = createOnceMarker('login-refused', counters);
   const accountKey = (email: string) => email.trim().toLowerCase();
-  const retryAfter = async (email: string, ip: string) => Math.max(
-    await byAccount.retryAfter(accountKey(email)), await perHour.retryAfter(accountKey(email)), await byIp.retryAfter(ip));
+  const accountBlockedFor = async (email: string) =>
+    Math.max(await byAccount.retryAfter(accountKey(email)), await perHour.retryAfter(accountKey(email)));
+  const retryAfter = async (email: string, ip: string) => Math.max(await accountBlockedFor(email), await byIp.retryAfter(ip));
   return {
     retryAfter,
+    async isFirstRefusal(email, ip) {
+      const forAccount = await accountBlockedFor(email);
+      if (forAccount > 0) return refusals.isFirst(`account:${accountKey(email)}`, forAccount);
+      const forIp = await byIp.retryAfter(ip);
+      return forIp > 0 && refusals.isFirst(`ip:${ip}`, forIp);
+    },
     async recordFailure(email, ip) {
       const counts = await Promise.all([byAccount.recordFailure(accountKey(email)), perHour.recordFailure(accountKey(email)),
         byIp.recordFailure(ip)]);

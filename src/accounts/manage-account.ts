@@ -7,6 +7,7 @@ import { hashPassword, verifyPassword } from './password-hash.ts';
 import { checkPasswordRules, normalizeEmail } from './account-rules.ts';
 import { issueOneTimeToken, redeemOneTimeToken, revokeOneTimeTokens } from './one-time-token.ts';
 import type { AccountFlowDeps, RequestContext } from './account-flows.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export async function updateProfile(deps: AccountFlowDeps, account: AccountRecord, input: { name: string }, context: RequestContext) {
   const name = input.name.trim();
@@ -15,11 +16,32 @@ export async function updateProfile(deps: AccountFlowDeps, account: AccountRecor
   await deps.audit.record({ type: 'account.profile_updated', actor: accountActor(account), subject: account.id, ip: context.ip });
 }
 
-/** Sensitive changes need the current password (ASVS 5 6.2.3). */
-export async function checkCurrentPassword(account: AccountRecord, password: string): Promise<void> {
+/** What checking the current password needs: the sign-in's throttle, whose per-account counts it shares. */
+export interface CurrentPasswordDeps {
+  throttle: LoginThrottle;
+}
+
+const tooManyAttempts = (seconds: number) => new AppError('too_many_attempts', 'too many attempts; try again later',
+  { status: 429, params: { minutes: Math.ceil(seconds / 60) }, headers: { 'Retry-After': String(seconds) } });
+
+/**
+ * Sensitive changes need the current password (ASVS 5 6.2.3). Each check is a guess like a
+ * sign-in's, so it counts against the sign-in's limits for the account (10 per 15 minutes by
+ * default, never more than 100 an hour: NIST SP 800-63B §5.2.2, ASVS 4 2.2.1): otherwise a stolen
+ * session could guess the password around the sign-in throttle. Over the limit, even the right
+ * password is refused until the lockout ends (429 with Retry-After, RFC 6585 §4), as at sign-in.
+ */
+export async function checkCurrentPassword(deps: CurrentPasswordDeps, account: AccountRecord, password: string,
+  context: Pick<RequestContext, 'ip'>): Promise<void> {
+  const ip = context.ip ?? '';
+  const wait = await deps.throttle.retryAfter(account.email, ip);
+  if (wait > 0) throw tooManyAttempts(wait);
   if (!(await verifyPassword(password, account.passwordHash))) {
+    const blockedFor = await deps.throttle.recordFailure(account.email, ip);
+    if (blockedFor > 0) throw tooManyAttempts(blockedFor);
     throw new AppError('current_password_wrong', 'the current password is not right', { status: 400 });
   }
+  await deps.throttle.recordSuccess(account.email);
 }
 
 /**
@@ -43,7 +65,7 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string; sessionUid: string | undefined },
   context: RequestContext,
 ) {
-  await checkCurrentPassword(account, input.currentPassword);
+  await checkCurrentPassword(deps, account, input.currentPassword, context);
   checkPasswordRules(input.newPassword, { minLength: deps.passwordMinLength, email: account.email });
   await deps.accounts.updateAccountById(account.id, { passwordHash: await hashPassword(input.newPassword), updatedAt: new Date() });
   const ended = await signOutEverywhere(deps, account.id, accountActor(account), input.sessionUid);
@@ -63,7 +85,7 @@ export async function requestEmailChange(
   input: { newEmail: string; currentPassword: string },
   context: RequestContext,
 ) {
-  await checkCurrentPassword(account, input.currentPassword);
+  await checkCurrentPassword(deps, account, input.currentPassword, context);
   const email = normalizeEmail(input.newEmail);
   if (email === account.email) throw new AppError('email_unchanged', 'this is already your email address');
   // A new request supersedes the pending ones: only the latest link changes the address.

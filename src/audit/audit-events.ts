@@ -5,7 +5,10 @@ export const AUDIT_EVENT_TYPES = [
   // Accounts and sign-in.
   'account.registered', 'account.register_existing', 'email.verified', 'account.profile_updated',
   'account.email_change_requested', 'account.email_changed', 'account.disabled', 'account.enabled',
-  'account.activation_resent', 'login.succeeded', 'login.failed',
+  'account.activation_resent',
+  // A sign-in: succeeded once complete (every factor the account and the app require); the password
+  // step of a sign-in that still needs the second factor; refused during a lockout (once per lockout).
+  'login.succeeded', 'login.password_accepted', 'login.failed', 'login.throttled',
   'password.changed', 'password.reset', 'password.reset_requested', 'role.changed',
   // Second factor.
   'mfa.enrolled', 'mfa.disabled', 'mfa.reset', 'mfa.failed', 'mfa.replayed', 'mfa.recovery_code_used',
@@ -20,6 +23,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.issued',
   // A client over its token rate limit: once per client per minute (src/applications/token-rate-limit.ts).
   'client.throttled',
+  // A signed-in person refused by the admin console (403): who, which page, the access it needs.
+  'admin.denied',
   // The server and the ledger itself.
   'keys.rotated', 'ledger.purged',
 ] as const;

@@ -46,10 +46,10 @@ export function createAdminRoutes(deps: AdminRouteDeps, areas: ((router: Router,
   const signedIn = requireSignedIn({ provider: deps.provider, accounts: deps.flows.accounts, secondFactor: deps.secondFactor,
     issuer: deps.issuer }, '/admin');
   const guards: AdminGuards = {
-    readPage: [csrf, signedIn, requireConsole(deps.catalog, 'read')],
-    writePage: [csrf, signedIn, requireConsole(deps.catalog, 'write')],
+    readPage: [csrf, signedIn, requireConsole(deps.catalog, 'read', deps.flows.audit)],
+    writePage: [csrf, signedIn, requireConsole(deps.catalog, 'write', deps.flows.audit)],
     // Signed in before CSRF: nobody is sent to sign in (there is no session to forge a post from).
-    action: [formBody, signedIn, csrf, requireConsole(deps.catalog, 'write')],
+    action: [formBody, signedIn, csrf, requireConsole(deps.catalog, 'write', deps.flows.audit)],
   };
   // The console opens on the first area the person may use.
   router.get('/', ...guards.readPage, (ctx) => {

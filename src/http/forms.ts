@@ -46,6 +46,7 @@ export async function withFormErrors(
   } catch (error) {
     if (!isAppError(error) || error.status >= 500 || error.code === 'csrf' || error.code === 'invalid_request') throw error;
     const t = renderer.translations[ctx.state.locale as Locale];
+    ctx.set(error.headers);
     await rerender(translateError(t, error.code, error.params, error.message), error.status, error.code);
   }
 }

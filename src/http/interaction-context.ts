@@ -5,6 +5,8 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { LoginThrottle } from '../accounts/login-throttle.ts';
+import type { SignInContext } from '../accounts/sign-in.ts';
+import { words } from '../oidc/requested-scope.ts';
 import type { SecondFactorDeps } from '../mfa/second-factor.ts';
 import type { MfaLimits } from '../mfa/mfa-limits.ts';
 import type { AccountSessions } from '../oidc/account-sessions.ts';
@@ -56,6 +58,15 @@ export const nameOf = (client: Client | undefined, interaction: Interaction) => 
 export async function clientName(deps: InteractionDeps, interaction: Interaction): Promise<string> {
   return nameOf(await clientOf(deps, interaction), interaction);
 }
+
+/**
+ * Where a sign-in step comes from, for the ledger and for deciding whether the sign-in is complete:
+ * what the app asked of it (acr_values, scope), as the `mfa` prompt reads them.
+ */
+export const signInContextOf = (ctx: Context, interaction: Interaction): SignInContext => ({
+  ip: ctx.ip, clientId: String(interaction.params.client_id),
+  request: { acrValues: words(interaction.params.acr_values), scopes: words(interaction.params.scope) },
+});
 
 /** 303 See Other after every POST (RFC 9700 §4.12: never 307, which would re-post the password). */
 export async function finish(deps: InteractionDeps, ctx: Context, result: Record<string, unknown>, merge: boolean) {

@@ -11,7 +11,7 @@ import { obtainableApiScopes } from '../permissions/obtainable-scopes.ts';
 import { showSecondFactor, submitSecondFactor, submitEnrolment } from './mfa-interaction-routes.ts';
 import { grantConsent, type ConsentDetails } from '../oidc/grant-consent.ts';
 import { showAccountChooser, submitAccountChoice } from './select-account-routes.ts';
-import { clientName, clientOf, finish, loadInteraction, nameOf, type Client, type Interaction, type InteractionDeps } from './interaction-context.ts';
+import { clientName, clientOf, finish, loadInteraction, nameOf, signInContextOf, type Client, type Interaction, type InteractionDeps } from './interaction-context.ts';
 
 export type { InteractionDeps } from './interaction-context.ts';
 
@@ -76,7 +76,6 @@ async function showInteraction(deps: InteractionDeps, ctx: Context): Promise<voi
 async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(deps, ctx, 'login');
   const form = parseForm(loginForm, ctx.request.body);
-  const clientId = String(interaction.params.client_id);
   const t = deps.renderer.translations[ctx.state.locale as 'en'];
   const showLogin = async (status: number, data: Record<string, unknown>) => deps.renderer.page(ctx, 'login', {
     uid: interaction.uid, clientName: await clientName(deps, interaction), email: form.email,
@@ -87,7 +86,7 @@ async function submitLogin(deps: InteractionDeps, ctx: Context): Promise<void> {
     return showLogin(429, { error: t('login.too_many_attempts', { minutes: Math.ceil(seconds / 60) }) });
   };
 
-  const result = await signInWithPassword(deps, form, { ip: ctx.ip, clientId });
+  const result = await signInWithPassword(deps, form, signInContextOf(ctx, interaction));
   if (result.outcome === 'throttled') return tooMany(result.retryAfterSeconds);
   // One answer for an unknown email and a wrong password (no user enumeration).
   if (result.outcome === 'invalid_credentials') return showLogin(401, { error: t('login.invalid_credentials') });

@@ -29,6 +29,7 @@ export function errorHandler(renderer: Renderer, logger: Logger): Middleware {
         isAppError(error) ? error.message : t('errors.invalid_request'));
       ctx.status = isServerFault ? 500 : status;
       ctx.set('Cache-Control', 'no-store');
+      if (isAppError(error)) ctx.set(error.headers);
       if (ctx.accepts('html', 'json') === 'json') {
         ctx.body = { error: code, error_description: message };
       } else {

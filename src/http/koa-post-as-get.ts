@@ -8,7 +8,7 @@ import { seeOther } from './forms.ts';
  * Core §3.1.2.1) and the end-session endpoint (RP-Initiated Logout 1.0 §2). These are
  * oidc-provider's default routes; src/oidc/create-provider.ts does not rename them.
  */
-const FRONT_CHANNEL_PATHS = new Set(['/auth', '/session/end']);
+export const FRONT_CHANNEL_PATHS: ReadonlySet<string> = new Set(['/auth', '/session/end']);
 
 /**
  * The query must fit one request line behind a reverse proxy (nginx reads it into one 8 KiB

@@ -5,8 +5,8 @@ import { ACR_MFA } from '../oidc/constants.ts';
 import { confirmEnrolment, isMfaEnabled, startEnrolment, verifySecondFactor } from '../mfa/second-factor.ts';
 import { AppError } from '../shared/app-error.ts';
 import { field, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
-import { clientName, finish, loadInteraction, type Interaction, type InteractionDeps } from './interaction-context.ts';
-import { accountActor } from '../audit/audit-log.ts';
+import { clientName, finish, loadInteraction, signInContextOf, type Interaction, type InteractionDeps } from './interaction-context.ts';
+import { recordSignInStep } from '../accounts/sign-in.ts';
 
 const codeForm = z.object({ code: field(64) });
 const enrolmentForm = z.object({ current_password: passwordField(), code: field(64) });
@@ -70,8 +70,7 @@ export async function submitSecondFactor(deps: InteractionDeps, ctx: Context): P
     { ...requestContext(ctx), clientId: String(interaction.params.client_id) });
   if (result.ok) {
     await perSignIn.reset(interaction.uid);
-    await deps.audit.record({ type: 'login.succeeded', actor: accountActor(account), subject: account.id,
-      clientId: String(interaction.params.client_id), ip: ctx.ip, details: { amr: ['pwd', 'otp'], method: result.method } });
+    await recordSignInStep(deps, account, ['pwd', 'otp'], signInContextOf(ctx, interaction), { method: result.method });
     return finish(deps, ctx, signedInWithBothFactors(account), false);
   }
   const [strikesOut] = await Promise.all([perSignIn.recordFailure(interaction.uid), perAccount.recordFailure(account.id)]);
@@ -87,6 +86,7 @@ export async function submitEnrolment(deps: InteractionDeps, ctx: Context): Prom
   await withFormErrors(ctx, deps.renderer, async () => {
     const codes = await confirmEnrolment(deps.secondFactor, account, { password: form.current_password, code: form.code },
       requestContext(ctx));
+    await recordSignInStep(deps, account, ['pwd', 'otp'], signInContextOf(ctx, interaction), { method: 'totp_enrolment' });
     const returnTo = await deps.provider.interactionResult(ctx.req, ctx.res, signedInWithBothFactors(account),
       { mergeWithLastSubmission: false });
     // No language switch on this page: reloading it would lose the codes, shown only this once.

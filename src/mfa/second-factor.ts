@@ -5,13 +5,13 @@ import type { AccountLinks, RequestContext } from '../accounts/account-flows.ts'
 import type { PermissionCatalog } from '../permissions/catalog.ts';
 import { AppError } from '../shared/app-error.ts';
 import { open, seal } from '../crypto/secret-box.ts';
-import { checkCurrentPassword } from '../accounts/manage-account.ts';
+import { checkCurrentPassword, type CurrentPasswordDeps } from '../accounts/manage-account.ts';
 import { generateTotpSecret, matchTotpStep, totpQrSvg, totpUri } from './totp.ts';
 import { ACR_MFA } from '../oidc/constants.ts';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
 import { secondFactorChecks } from '../metrics/instruments.ts';
 
-export interface SecondFactorDeps {
+export interface SecondFactorDeps extends CurrentPasswordDeps {
   mfa: MfaStore;
   audit: AuditLog;
   mail: AccountMail;
@@ -95,7 +95,7 @@ export async function confirmEnrolment(
   input: { password: string; code: string },
   context: RequestContext,
 ) {
-  await checkCurrentPassword(account, input.password);
+  await checkCurrentPassword(deps, account, input.password, context);
   const pending = await deps.mfa.findMfaByAccountId(account.id);
   if (!pending || pending.enabledAt) throw new AppError('mfa_enrolment_expired', 'start the two-factor set-up again');
   const step = await matchTotpStep(open(deps.totpKey, pending.totpSecret, account.id), input.code.trim());
@@ -155,7 +155,7 @@ export async function verifySecondFactor(
 
 /** Disabling or regenerating needs both the password and a current code (ASVS 5 6.4.3). */
 async function checkPasswordAndCode(deps: SecondFactorDeps, account: AccountRecord, password: string, code: string, context: RequestContext) {
-  await checkCurrentPassword(account, password);
+  await checkCurrentPassword(deps, account, password, context);
   const result = await verifySecondFactor(deps, account, code, context);
   if (!result.ok) throw new AppError(result.reason, 'the code is not right, or it was already used');
 }

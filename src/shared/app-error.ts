@@ -8,14 +8,18 @@ export class AppError extends Error {
   readonly status: number;
   readonly expose: boolean;
   readonly params: Record<string, string | number>;
+  /** Response headers the answer carries (http-errors' convention): `Retry-After` on a 429. */
+  readonly headers: Record<string, string>;
 
-  constructor(code: string, message: string, options: { status?: number; params?: Record<string, string | number> } = {}) {
+  constructor(code: string, message: string,
+    options: { status?: number; params?: Record<string, string | number>; headers?: Record<string, string> } = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.status = options.status ?? 400;
     this.expose = this.status < 500;
     this.params = options.params ?? {};
+    this.headers = options.headers ?? {};
   }
 }
 

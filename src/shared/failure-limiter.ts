@@ -26,7 +26,10 @@ export interface FailureLimit {
 export interface FailureCounters {
   /** Redis mode: one count for every instance on this Redis. */
   redis?: Redis | undefined;
-  /** Embedded mode: the SQLite file's counters, one count for the processes on one DATA_DIR, kept across restarts. */
+  /**
+   * Without Redis: the durable store's counters, kept across restarts: the SQLite file's (one count
+   * for the processes on one DATA_DIR) or MongoDB's (one count for every instance).
+   */
   store?: FailureCounterStore | undefined;
   keyPrefix: string;
 }
@@ -72,12 +75,16 @@ class RateLimiterCounterStore extends StoreLimiter {
 // Keys may be emails: only their hash is kept (they would otherwise sit in Redis or SQLite in clear).
 const hashed = (key: string) => createHash('sha256').update(key).digest('base64url');
 
-export function createFailureLimiter(limit: FailureLimit, counters: FailureCounters): FailureLimiter {
-  const options = { keyPrefix: `${counters.keyPrefix}fail-${limit.name}`, points: limit.points, duration: limit.windowSeconds,
-    blockDuration: limit.blockSeconds };
-  const limiter: RateLimiterAbstract = counters.redis ? new RateLimiterRedis({ ...options, storeClient: counters.redis })
+type LimiterOptions = { keyPrefix: string; points: number; duration: number; blockDuration: number };
+
+const limiterOn = (counters: FailureCounters, options: LimiterOptions): RateLimiterAbstract =>
+  counters.redis ? new RateLimiterRedis({ ...options, storeClient: counters.redis })
     : counters.store ? new RateLimiterCounterStore(options, counters.store)
     : new RateLimiterMemory(options);
+
+export function createFailureLimiter(limit: FailureLimit, counters: FailureCounters): FailureLimiter {
+  const limiter = limiterOn(counters, { keyPrefix: `${counters.keyPrefix}fail-${limit.name}`, points: limit.points,
+    duration: limit.windowSeconds, blockDuration: limit.blockSeconds });
   const secondsLeft = (state: RateLimiterRes | null) =>
     state && state.consumedPoints >= limit.points ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
   const failureLimiter: FailureLimiter = {
@@ -95,7 +102,33 @@ export function createFailureLimiter(limit: FailureLimit, counters: FailureCount
       await limiter.delete(hashed(key));
     },
   };
-  // In Redis mode the counters are in Redis: its outage is a 503, like any store's (the SQLite
-  // store comes guarded from open-stores.ts).
+  // In Redis mode the counters are in Redis: its outage is a 503, like any store's (the SQLite and
+  // MongoDB stores come guarded from open-stores.ts).
   return counters.redis ? guardStore('redis', failureLimiter, isRedisUnavailable) : failureLimiter;
+}
+
+/** Says yes once per key and period, for every process sharing the counters. */
+export interface OnceMarker {
+  /** True for the first call with `key` until `seconds` have passed since it; false for the others. */
+  isFirst(key: string, seconds: number): Promise<boolean>;
+}
+
+/**
+ * A count of one per key whose window is the period given: the store's atomic increment answers 1
+ * to exactly one caller (across processes too), so of many concurrent callers one hears yes.
+ */
+export function createOnceMarker(name: string, counters: FailureCounters): OnceMarker {
+  const limiter = limiterOn(counters, { keyPrefix: `${counters.keyPrefix}once-${name}`, points: 1, duration: 60, blockDuration: 0 });
+  const marker: OnceMarker = {
+    async isFirst(key, seconds) {
+      try {
+        await limiter.consume(hashed(key), 1, { customDuration: Math.max(1, Math.ceil(seconds)) });
+        return true;
+      } catch (error) {
+        if (error instanceof RateLimiterRes) return false;
+        throw error;
+      }
+    },
+  };
+  return counters.redis ? guardStore('redis', marker, isRedisUnavailable) : marker;
 }

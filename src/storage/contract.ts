@@ -106,6 +106,11 @@ export interface ClientSecretRecord {
   lastUsedAt: Date | null;
   /** Days-before-expiry thresholds whose warning mail went out (src/applications/notify-expiring-secrets.ts). */
   expiryNoticesSent: number[];
+  /**
+   * When its first use after expiry was refused and client.secret_expired recorded, once across
+   * instances and restarts (src/applications/record-expired-secret-use.ts); null until then.
+   */
+  expiredUseRecordedAt: Date | null;
 }
 
 export type ApplicationType = 'service' | 'web' | 'native';

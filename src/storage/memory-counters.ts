@@ -1,9 +1,8 @@
 import type { FailureCount, FailureCounterStore } from './contract.ts';
 
 /**
- * The counters in this process's memory: for MongoDB without Redis, where no store is shared by
- * every instance for short-lived counts (each process then counts for itself, as the sign-in
- * throttle does there with rate-limiter-flexible's memory limiter).
+ * The counters in this process's memory, for unit tests: a running server always has shared ones
+ * (Redis, else the durable store's: src/storage/open-stores.ts).
  */
 export function createMemoryCounterStore(now: () => number = Date.now): FailureCounterStore {
   const counts = new Map<string, FailureCount>();

@@ -31,13 +31,17 @@ export interface Stores {
   connections: StoreConnection[];
   redis: Redis | undefined;
   sqlite: DatabaseSync | undefined;
-  /** SQLite mode: the sign-in failure counters, shared by the processes on one DATA_DIR. */
-  failureCounters: FailureCounterStore | undefined;
   /**
-   * Counters every instance shares (the token endpoint's rate limits): Redis in Redis mode, else
-   * the SQLite file's; undefined with MongoDB and no Redis (each process then counts for itself).
+   * The durable store's failure counters (the sign-in throttle's when there is no Redis): in the
+   * SQLite file, shared by the processes on one DATA_DIR, or in MongoDB, shared by every instance;
+   * both kept across restarts.
    */
-  sharedCounters: FailureCounterStore | undefined;
+  failureCounters: FailureCounterStore;
+  /**
+   * Counters every instance shares (the token endpoint's rate limits, single-use forms): Redis in
+   * Redis mode, else the durable store's (SQLite or MongoDB).
+   */
+  sharedCounters: FailureCounterStore;
   /** Announces every write that changes an oidc-provider client, to every instance (announce-client-changes.ts). */
   clientChanges: ChangeFeed;
 }
@@ -56,7 +60,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
   try {
     let durable: DurableStores;
     let sqlite: DatabaseSync | undefined;
-    let failureCounters: FailureCounterStore | undefined;
+    let failureCounters: FailureCounterStore;
     // The MongoDB driver and ioredis are loaded only when configured (about 30 and 20 MB of
     // resident memory that an embedded installation would carry for nothing).
     if (settings.mongodbUri) {
@@ -64,6 +68,7 @@ export async function openStores(settings: StoreSettings): Promise<Stores> {
       const mongo = await openMongo(settings.mongodbUri);
       connections.push(mongo.connection);
       durable = guardDurable('mongodb', mongo, isMongoUnavailable);
+      failureCounters = guardStore('mongodb', mongo.failureCounters, isMongoUnavailable);
     } else {
       const stores = createSqliteStores(sqliteFile(settings.dataDir));
       connections.push(stores.connection);

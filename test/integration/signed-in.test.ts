@@ -14,6 +14,7 @@ import { CookieJar, csrfFrom, follow, request, signInAndConsent, signInPageUrl }
 import { codeAt, createMfaFlow, type Step } from '../helpers/mfa-flow.ts';
 import { authorizationRequest } from '../helpers/relying-party.ts';
 import { lastMailTo, readOutbox } from '../helpers/outbox.ts';
+import { enrolTotp } from '../helpers/console-session.ts';
 
 const actor = { kind: 'system', id: 'test' } as const;
 const REDIRECT_URI = 'http://localhost/callback';
@@ -67,7 +68,29 @@ describe('a sign-in that has not finished every factor the account requires (ASV
     const mfa = await flow().afterPassword(email, jar);
     expect(isCodePage(mfa.html)).toBe(true);
 
+    // /developers (issue 10 item 8): the same complete-sign-in check as /account, for pages and changes alike.
+    const owned = await createApplication(server.services.applicationDeps,
+      { name: 'Bot', type: 'service', scope: 'message:send', ownerEmail: email }, actor);
+    const { clientId } = owned.application;
+    const application = await stores().applications.findApplicationByClientId(clientId);
     let page: Step = mfa;
+    for (const path of ['/developers', `/developers/applications/${clientId}`]) {
+      page = await flow().open(jar, `${server.issuer}${path}`);
+      expect([path, isCodePage(page.html)]).toEqual([path, true]); // the code page again, not the developer's applications
+      expect(page.html).not.toContain(clientId);
+    }
+    const forgedChanges: [string, Record<string, string>][] = [
+      [`/developers/applications/${clientId}/rotate-secret`, { grace: '0' }],
+      [`/developers/applications/${clientId}/delete`, { confirm: 'yes' }],
+      ['/developers/applications', { name: 'Forged', type: 'service', scope: 'message:send' }],
+    ];
+    for (const [path, form] of forgedChanges) {
+      const response = await request(jar, `${server.issuer}${path}`, { form: { ...form, _csrf: csrfFrom(mfa.html) } });
+      expect([path, response.status, response.headers.get('location')]).toEqual([path, 303, '/developers']);
+    }
+    expect(await stores().applications.findApplicationByClientId(clientId)).toEqual(application);
+    expect(await stores().applications.listApplicationsByOwnerId(id)).toHaveLength(1);
+
     for (const path of ['/account/security/totp', '/account/security', '/account']) {
       page = await flow().open(jar, `${server.issuer}${path}`);
       expect(isCodePage(page.html)).toBe(true); // the code page again, not the account
@@ -85,10 +108,28 @@ describe('a sign-in that has not finished every factor the account requires (ASV
       expect([path, response.status, response.headers.get('location')]).toEqual([path, 303, '/account']);
     }
     expect(await stores().accounts.findAccountById(id)).toEqual(before);
-    for (const type of ['account.email_change_requested', 'password.changed', 'account.profile_updated', 'mfa.recovery_codes_regenerated']) {
+    for (const type of ['account.email_change_requested', 'password.changed', 'account.profile_updated', 'mfa.recovery_codes_regenerated',
+      'client.secret_rotated', 'client.deleted']) {
       expect(await ledgerTypes(id)).not.toContain(type);
     }
     expect((await readOutbox(server.dataDir)).some((mail) => mail.to === 'attacker@example.test')).toBe(false);
+
+    // /admin: an administrator's password alone opens no console page and runs no console action;
+    // the sign-in check comes before the console's role check (the code page, not a 403).
+    const admin = await newAccount(['admin']);
+    await enrolTotp(server, admin.id);
+    const adminJar = new CookieJar();
+    const adminCodePage = await flow().afterPassword(admin.email, adminJar);
+    expect(isCodePage(adminCodePage.html)).toBe(true);
+    for (const path of ['/admin', '/admin/users', `/admin/users/${id}`]) {
+      const consolePage = await flow().open(adminJar, `${server.issuer}${path}`);
+      expect([path, isCodePage(consolePage.html)]).toEqual([path, true]); // the code page again, not the console
+      expect(consolePage.html).not.toContain(email);
+    }
+    const disable = await request(adminJar, `${server.issuer}/admin/users/${id}/disable`, { form: { _csrf: csrfFrom(adminCodePage.html) } });
+    expect([disable.status, disable.headers.get('location')]).toEqual([303, '/admin']);
+    expect((await stores().accounts.findAccountById(id))!.disabled).toBe(false);
+    expect(await ledgerTypes(id)).not.toContain('account.disabled');
 
     // With the code the sign-in is complete, and the same session opens the account.
     const account = await flow().post(jar, page, '/mfa', { code: await codeAt(secret, 1) });

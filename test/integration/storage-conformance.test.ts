@@ -34,6 +34,8 @@ interface Backend {
   durable?: DurableStores;
   /** The shared counters (rate limits, sign-in failures), where the backend keeps them. */
   counters?: FailureCounterStore;
+  /** The same counters through a connection of their own: what another process (or this one after a restart) opens. */
+  reopenCounters?(): Promise<{ counters: FailureCounterStore; close(): Promise<void> }>;
   /** Everything the backend holds for artifacts (keys and values), as JSON: what a copy of it would show. */
   dump(): Promise<string>;
   /** Removes the field from a stored application, as applications stored before it existed lack it. */
@@ -46,6 +48,10 @@ const tmp = makeTempDir('conformance');
 const sqlite = createSqliteStores(`${tmp.path}/store.sqlite`);
 const backends: Backend[] = [{
   name: 'sqlite', artifacts: sqlite.artifacts, durable: sqlite, counters: sqlite.failureCounters, close: sqlite.connection.close,
+  async reopenCounters() {
+    const other = createSqliteStores(`${tmp.path}/store.sqlite`);
+    return { counters: other.failureCounters, close: other.connection.close };
+  },
   dump: async () => JSON.stringify(sqlite.db.prepare('SELECT * FROM oidc_artifacts').all()),
   async forgetApplicationField(clientId, field) {
     sqlite.db.prepare('UPDATE applications SET data = json_remove(data, ?) WHERE client_id = ?').run(`$.${field}`, clientId);
@@ -61,6 +67,10 @@ function redisBackend(name: string, testRedis: TestRedis): Backend {
     name,
     artifacts: createRedisArtifactStore(redis, testRedis.prefix),
     counters: createRedisCounterStore(redis, testRedis.prefix),
+    async reopenCounters() {
+      const other = openRedis(testRedis.url);
+      return { counters: createRedisCounterStore(other.redis, testRedis.prefix), close: other.connection.close };
+    },
     async dump() {
       const keys = (await Promise.all(masters().map((node) => node.keys(`${testRedis.prefix}*`)))).flat();
       const read = async (key: string) => {
@@ -84,13 +94,19 @@ if (testSentinel) backends.push(redisBackend('redis-sentinel', testSentinel));
 
 let mongoClient: MongoClient | undefined;
 if (process.env.MONGODB_URI) {
-  const mongo = await openMongo(process.env.MONGODB_URI, `tokenim_conformance_${randomBytes(4).toString('hex')}`);
+  const databaseName = `tokenim_conformance_${randomBytes(4).toString('hex')}`;
+  const mongo = await openMongo(process.env.MONGODB_URI, databaseName);
   await createMongoIndexes(mongo.db);
   mongoClient = mongo.client;
   backends.push({
     name: 'mongodb',
     artifacts: mongo.artifacts,
     durable: mongo,
+    counters: mongo.failureCounters,
+    async reopenCounters() {
+      const other = await openMongo(process.env.MONGODB_URI!, databaseName);
+      return { counters: other.failureCounters, close: other.connection.close };
+    },
     dump: async () => JSON.stringify(await mongo.db.collection('oidc_artifacts').find().toArray()),
     async forgetApplicationField(clientId, field) {
       await collections(mongo.db).applications.updateOne({ _id: clientId }, { $unset: { [field]: '' } });
@@ -354,6 +370,28 @@ describe.each(counterBackends)('%s: FailureCounterStore (shared counters)', (_na
   });
 });
 
+// One count for every process and across restarts (issue 8 item 8): a lockout neither resets when a
+// process restarts nor multiplies with the workers and instances.
+const reopenableCounters = backends.filter((b) => b.counters && b.reopenCounters).map((b) => [b.name, b] as const);
+
+describe.each(reopenableCounters)('%s: FailureCounterStore, one count for every connection', (_name, backend) => {
+  it('a count made through one connection is seen and added to through another, and outlives the first', async () => {
+    const key = `count-${id()}`;
+    const expiresAt = Date.now() + 60_000;
+    const first = await backend.reopenCounters!();
+    await first.counters.incrementFailureCount(key, 3, expiresAt);
+    await first.close();
+    const second = await backend.reopenCounters!();
+    try {
+      expect((await second.counters.findFailureCount(key))?.points).toBe(3);
+      expect((await second.counters.incrementFailureCount(key, 1, expiresAt + 60_000)).points).toBe(4);
+      expect((await backend.counters!.findFailureCount(key))?.points).toBe(4);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
 const durableBackends = backends.filter((b) => b.durable).map((b) => [b.name, b.durable!] as const);
 
 const account = (overrides: Partial<AccountRecord> = {}): AccountRecord => ({
@@ -371,7 +409,7 @@ const account = (overrides: Partial<AccountRecord> = {}): AccountRecord => ({
 
 const secretRecord = (overrides: Partial<ClientSecretRecord>): ClientSecretRecord => ({
   id: `sec_${id()}`, hint: 'abcd', hash: 'h', createdAt: new Date(), expiresAt: null,
-  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], ...overrides,
+  replacedAt: null, graceEndsAt: null, revokedAt: null, lastUsedAt: null, expiryNoticesSent: [], expiredUseRecordedAt: null, ...overrides,
 });
 
 const application = (overrides: Partial<ApplicationRecord> = {}): ApplicationRecord => ({

@@ -60,6 +60,13 @@ export interface ChangeCounterDocument {
   value: number;
 }
 
+/** A failure count (src/storage/contract.ts FailureCounterStore): `_id` is its key; MongoDB removes it after `expiresAt`. */
+export interface FailureCounterDocument {
+  _id: string;
+  points: number;
+  expiresAt: Date;
+}
+
 /** One per data migration that has run (src/storage/mongo/mongo-migrations.ts). */
 export interface MigrationDocument {
   _id: string;
@@ -79,6 +86,7 @@ export function collections(db: Db) {
     migrations: db.collection<MigrationDocument>('migrations'),
     authorizations: db.collection<AuthorizationDocument>('authorizations'),
     changeCounters: db.collection<ChangeCounterDocument>('change_counters'),
+    failureCounters: db.collection<FailureCounterDocument>('failure_counters'),
   };
 }
 
@@ -130,6 +138,8 @@ export async function createMongoIndexes(db: Db): Promise<string[]> {
     await c.authorizations.createIndex({ clientId: 1, createdAt: -1, _id: -1 }, { name: 'by_client' }),
     await c.authorizations.createIndex({ permissions: 1, createdAt: -1, _id: -1 }, { name: 'by_permission' }),
     await c.authorizations.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiry_ttl' }),
+    // Failure and rate-limit counts: MongoDB removes each once its window is over (reads already ignore it).
+    await c.failureCounters.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiry_ttl' }),
   ];
 }
 

@@ -1,7 +1,8 @@
 import { MongoClient, type Db } from 'mongodb';
-import type { DurableStores, StoreConnection } from '../contract.ts';
+import type { DurableStores, FailureCounterStore, StoreConnection } from '../contract.ts';
 import { collections } from './mongo-collections.ts';
 import { createMongoMfaStore } from './mongo-mfa.ts';
+import { createMongoFailureCounterStore } from './mongo-failure-counters.ts';
 import { createMongoArtifactStore } from './mongo-artifacts.ts';
 import { createMongoAuditStore } from './mongo-audit.ts';
 import { createMongoAuthorizationStore } from './mongo-authorizations.ts';
@@ -9,6 +10,8 @@ import { createMongoAccountStore, createMongoApplicationStore,
   createMongoKeyringStore } from './mongo-stores.ts';
 
 export interface MongoStores extends DurableStores {
+  /** The failure and rate-limit counters, shared by every process on the database. */
+  failureCounters: FailureCounterStore;
   client: MongoClient;
   db: Db;
   connection: StoreConnection;
@@ -34,6 +37,7 @@ export async function openMongo(uri: string, databaseName?: string): Promise<Mon
     audit: createMongoAuditStore(db),
     authorizations: createMongoAuthorizationStore(db),
     mfa: createMongoMfaStore(db),
+    failureCounters: createMongoFailureCounterStore(db),
     changeCounters: {
       async bumpChangeCounter(name) {
         await collections(db).changeCounters.updateOne({ _id: name }, { $inc: { value: 1 } }, { upsert: true });
