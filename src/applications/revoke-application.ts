@@ -22,6 +22,12 @@ const GRANT_BATCH = 100;
 async function endApplication(deps: EndDeps, clientId: string, actor: AuditEvent['actor'],
   type: 'client.revoked' | 'client.deleted', mayEnd: (application: ApplicationRecord) => boolean = () => true,
 ): Promise<{ clientId: string; revokedAt: Date; grantsRevoked: number }> {
+  const ended = await deps.applications.findApplicationByClientId(clientId);
+  if (ended?.revokedAt && mayEnd(ended)) {
+    // Ended before, and its grants perhaps not all revoked (a store failing partway): asking again
+    // finishes the revocation instead of answering "not found" with grants left behind.
+    return { clientId, revokedAt: ended.revokedAt, grantsRevoked: await revokeApplicationGrants(deps, clientId, actor, type) };
+  }
   const now = new Date();
   const update = await deps.applications.updateApplication(clientId, (application) => {
     if (!mayEnd(requireLive(application))) throw clientNotFound();

@@ -22,7 +22,7 @@ import { csrfProtection } from './koa-csrf.ts';
 import { field, formBody, parseForm, seeOther, withFormErrors } from './forms.ts';
 import { requireSignedIn, signedInOf } from './koa-signed-in.ts';
 import { applicationView, formatDate, permissionChoices, usageExamples } from './developer-view-models.ts';
-import { keepForOneView, takeForView, type OneTimeSecret } from './one-time-secret-cookie.ts';
+import { forgetKept, keepForOneView, openKept, type OneTimeSecret } from './one-time-secret-cookie.ts';
 import { runOncePerForm } from './single-use-form.ts';
 
 export interface DeveloperRouteDeps {
@@ -129,9 +129,10 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
   router.get('/applications/:clientId/new-key', csrf, signedIn, async (ctx) => {
     const { account } = signedInOf(ctx);
     const clientId = ctx.params.clientId!;
-    const kept = takeForView(ctx, deps.oneTimeSecretKey, { accountId: account.id, clientId });
+    const kept = openKept(ctx, deps.oneTimeSecretKey, { accountId: account.id, clientId });
     const application = await findDeveloperApplication(applications, account, clientId);
     if (!kept || !isStillLive(application, kept)) {
+      forgetKept(ctx);
       return renderApplication(ctx, account, clientId, { keyShownOnce: application.type !== 'native' });
     }
     const secret = application.secrets.find((s) => s.id === kept.secretId);
@@ -143,6 +144,8 @@ export function createDeveloperRoutes(deps: DeveloperRouteDeps): Router {
       // No language switch here: it would reload this page, which shows the key only once (as recovery codes).
       hideLanguageSwitch: true,
     });
+    // Only now, the page rendered: a request that failed before (a store outage) keeps the key for a retry.
+    forgetKept(ctx);
   });
 
   // Held to the developer's roles like creation; a new sensitive permission waits for approval.

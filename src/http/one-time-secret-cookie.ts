@@ -50,14 +50,13 @@ export function keepForOneView(ctx: Context, key: Buffer, binding: OneTimeSecret
 }
 
 /**
- * The key kept for this account and application, if any, and clears the cookie in any case: it is
- * shown once. A cookie sealed for another account or application, altered, or older than 5 minutes
- * opens to nothing.
+ * The key kept for this account and application, if any; the cookie stays until forgetKept. A
+ * cookie sealed for another account or application, altered, or older than 5 minutes opens to
+ * nothing.
  */
-export function takeForView(ctx: Context, key: Buffer, binding: OneTimeSecretBinding, now = Date.now()): OneTimeSecret | undefined {
+export function openKept(ctx: Context, key: Buffer, binding: OneTimeSecretBinding, now = Date.now()): OneTimeSecret | undefined {
   const value = ctx.cookies.get(cookieName(ctx));
   if (value === undefined) return undefined;
-  ctx.cookies.set(cookieName(ctx), null, options(ctx));
   try {
     const { exp, ...secret } = JSON.parse(open(key, value, associatedData(binding))) as Sealed;
     return exp > now ? secret : undefined;
@@ -65,4 +64,9 @@ export function takeForView(ctx: Context, key: Buffer, binding: OneTimeSecretBin
     if (error instanceof SealError) return undefined;
     throw error;
   }
+}
+
+/** Clears the cookie: called once the page showing the key has been rendered, so a failed render loses nothing. */
+export function forgetKept(ctx: Context): void {
+  if (ctx.cookies.get(cookieName(ctx)) !== undefined) ctx.cookies.set(cookieName(ctx), null, options(ctx));
 }

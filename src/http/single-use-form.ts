@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { FailureCounterStore } from '../storage/contract.ts';
 import { CSRF_FIELD } from './koa-csrf.ts';
+import { AppError } from '../shared/app-error.ts';
 
 /**
  * How long a sent form is remembered. A CSRF token does not expire by itself; a day covers a double
@@ -14,8 +15,8 @@ const REMEMBERED_MS = 86_400_000;
  * new token (src/http/koa-csrf.ts), so one token is one filled-in form. The first POST with it
  * claims it with one atomic increment on the counters every instance shares (Redis, else the SQLite
  * file, or MongoDB) and runs `action`; a second POST of the same form
- * (a double click, a re-sent request) runs nothing and gets false. A failed action gives the claim
- * back, so the form can be sent again. Runs after csrfProtection, which verified the token.
+ * (a double click, a re-sent request) runs nothing and gets false. A refused action (AppError) gives
+ * the claim back, so the corrected form can be sent again. Runs after csrfProtection, which verified the token.
  */
 export async function runOncePerForm(counters: FailureCounterStore, ctx: Context, action: () => Promise<void>): Promise<boolean> {
   const token = (ctx.request.body as Record<string, unknown>)[CSRF_FIELD];
@@ -26,7 +27,10 @@ export async function runOncePerForm(counters: FailureCounterStore, ctx: Context
   try {
     await action();
   } catch (error) {
-    await counters.deleteFailureCount(key).catch(() => undefined);
+    // A refusal (AppError: a bad field, a limit) changed nothing: the corrected form may be sent. Any
+    // other failure may have come after the change (a key written, then the ledger failed): the
+    // claim stays, so a resend cannot rotate again and end the unseen key's predecessor.
+    if (error instanceof AppError) await counters.deleteFailureCount(key).catch(() => undefined);
     throw error;
   }
   return true;

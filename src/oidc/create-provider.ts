@@ -27,6 +27,13 @@ import type { RevocationPublisher } from '../revocation/revocation-events.ts';
 import { providerCookieNames } from '../shared/cookie-names.ts';
 import { ACCOUNT_CLIENT_ID, ACR_MFA, ACR_PASSWORD, accountCallbackUrl } from './constants.ts';
 
+/** The claims userinfo-access-token.ts reads: set only when the authorization asked for `openid`. */
+function userinfoClaims(oidcScopes: readonly string[], scope: string | undefined, expiresWithSession: boolean | undefined) {
+  const asked = new Set((scope ?? '').split(' '));
+  if (!asked.has('openid')) return {};
+  return { userinfo_scope: oidcScopes.filter((s) => asked.has(s)).join(' '), ...(expiresWithSession ? { session_bound: true } : {}) };
+}
+
 export interface ProviderDeps {
   config: Config;
   catalog: PermissionCatalog;
@@ -153,6 +160,10 @@ export function createProvider(deps: ProviderDeps): Provider {
         ...(token.sessionUid ? { session_uid: token.sessionUid } : {}),
         ...(source?.acr ? { acr: source.acr } : {}),
         ...(source?.amr ? { amr: source.amr } : {}),
+        // What this token may read at UserInfo (src/oidc/userinfo-access-token.ts): the OIDC scopes
+        // of the authorization it came from, and whether it ends with the browser session, as the
+        // stored token from the same code would (OIDC Core §5.3: claims of the scopes asked for).
+        ...userinfoClaims(catalog.oidcScopes, source?.scope, token.expiresWithSession),
       };
     },
     clientBasedCORS(_ctx, origin, client) {

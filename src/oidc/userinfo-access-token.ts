@@ -29,6 +29,10 @@ interface ApiAccessTokenClaims extends JWTPayload {
   client_id: string;
   grant_id?: string;
   session_uid?: string;
+  /** The OIDC scopes of the authorization it came from, set when it asked for openid (create-provider.ts extraTokenClaims). */
+  userinfo_scope?: string;
+  /** It ends with the browser session it came from (oidc-provider's expiresWithSession at issuance). */
+  session_bound?: boolean;
   cnf?: { jkt?: string };
 }
 
@@ -76,11 +80,14 @@ export function createUserinfoAccessTokenFinder(deps: UserinfoAccessTokenDeps): 
     const ctx = currentRequest();
     if (ctx?.oidc?.route !== USERINFO_ROUTE || !COMPACT_JWS.test(value)) return undefined;
     const claims = await verify(value);
-    // A client credentials token has no person and no grant: not for UserInfo (OIDC Core §5.3).
-    if (typeof claims?.grant_id !== 'string') return undefined;
+    // A client credentials token has no person and no grant, and a token whose authorization did not
+    // ask for openid reads nothing: not for UserInfo (OIDC Core §5.3).
+    if (typeof claims?.grant_id !== 'string' || typeof claims.userinfo_scope !== 'string') return undefined;
     const grant = await ctx.oidc.provider.Grant.find(claims.grant_id);
     if (!grant) return undefined;
-    const oidcScopes = new Set(grant.getOIDCScope().split(' ').filter(Boolean));
+    // What the token was issued for, and still granted (the grant is shared by the person's sessions).
+    const granted = new Set(grant.getOIDCScope().split(' '));
+    const oidcScopes = claims.userinfo_scope.split(' ').filter((scope) => granted.has(scope));
     return {
       kind: 'AccessToken',
       jti: claims.jti,
@@ -90,11 +97,11 @@ export function createUserinfoAccessTokenFinder(deps: UserinfoAccessTokenDeps): 
       clientId: claims.client_id,
       grantId: claims.grant_id,
       // No `aud`: the provider refuses audience-bound tokens at UserInfo (lib/actions/userinfo.js).
-      // The scope is what the person consented to for the app: UserInfo answers its claims.
-      scope: [...oidcScopes].join(' '),
-      // oidc-provider's default expiresWithSession: without offline_access a token ends with the
-      // browser session it came from (lib/helpers/defaults.js), checked by AccessToken.find.
-      ...(claims.session_uid ? { sessionUid: claims.session_uid, expiresWithSession: !oidcScopes.has('offline_access') } : {}),
+      // The scope is what the token's authorization asked and the person still grants: UserInfo answers its claims.
+      scope: oidcScopes.join(' '),
+      // As the stored token from the same code: bound to its browser session unless it was issued
+      // otherwise (oidc-provider's expiresWithSession, recorded at issuance), checked by AccessToken.find.
+      ...(claims.session_uid ? { sessionUid: claims.session_uid, expiresWithSession: claims.session_bound === true } : {}),
       // RFC 9449 §6.1: the provider checks the DPoP proof against it, as for a stored bound token.
       ...(claims.cnf?.jkt ? { jkt: claims.cnf.jkt } : {}),
     } as AdapterPayload;

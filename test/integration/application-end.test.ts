@@ -128,6 +128,22 @@ describe('tokenim-auth clients revoke', () => {
   });
 });
 
+describe('an end that failed partway', () => {
+  it('asking again revokes the grants left behind, instead of answering "not found"', async () => {
+    const created = await createApplication(server.services.applicationDeps,
+      { name: 'Chat web', type: 'web', scope: 'openid offline_access message:send', redirectUris: [REDIRECT_URI] }, actor);
+    const app = { clientId: created.application.clientId, secret: created.secret!.clientSecret };
+    const person = await signedInPerson();
+    const signedIn = await authorize(app, person);
+    // As if the store failed right after the application was marked ended: its grant is still there.
+    await server.services.applicationDeps.applications.updateApplication(app.clientId, (a) => ({ ...a, revokedAt: new Date() }));
+    const since = new Date(Date.now() - 1000);
+    expect(await cli({ DATA_DIR: server.dataDir }, 'clients', 'revoke', '--client-id', app.clientId))
+      .toMatchObject({ client_id: app.clientId, authorizations_revoked: 1 });
+    await expectNothingLeft(person, app, signedIn, since);
+  });
+});
+
 describe('introspection of a token whose application the provider does not know', () => {
   it('a disabled application (its grants kept): {"active": false}, not a 500; active again once it is enabled', async () => {
     const created = await createApplication(server.services.applicationDeps,

@@ -3,7 +3,15 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import { deriveKey } from '../../src/crypto/secret-box.ts';
-import { keepForOneView, ONE_TIME_SECRET_LIFETIME_MS, takeForView, type OneTimeSecret } from '../../src/http/one-time-secret-cookie.ts';
+import { forgetKept, keepForOneView, ONE_TIME_SECRET_LIFETIME_MS, openKept, type OneTimeSecret,
+  type OneTimeSecretBinding } from '../../src/http/one-time-secret-cookie.ts';
+
+/** What the new-key page does: open, show, forget. */
+function takeForView(ctx: Parameters<typeof openKept>[0], key: Buffer, binding: OneTimeSecretBinding, now?: number) {
+  const kept = openKept(ctx, key, binding, now);
+  forgetKept(ctx);
+  return kept;
+}
 
 const key = deriveKey('a test SECRET_KEY of enough length', 'one-time-secret-cookie');
 const secret: OneTimeSecret = { kind: 'rotated', secretId: 's1', clientSecret: 'tkm_sk_example', previousValidUntil: null };
@@ -26,6 +34,15 @@ function browser(secure = false) {
 }
 
 describe('the one-time key cookie', () => {
+  it('stays until the page that shows it is rendered: opening it alone (a render that then fails) keeps the key', () => {
+    const { ctx } = browser();
+    keepForOneView(ctx, key, binding, secret);
+    expect(openKept(ctx, key, binding)).toEqual(secret);
+    expect(openKept(ctx, key, binding)).toEqual(secret);
+    forgetKept(ctx);
+    expect(openKept(ctx, key, binding)).toBeUndefined();
+  });
+
   it('is sealed (the key is not in it), HttpOnly, SameSite=Strict, 5 minutes, __Host- over https; the first read clears it', () => {
     const { ctx, jar } = browser(true);
     keepForOneView(ctx, key, binding, secret);

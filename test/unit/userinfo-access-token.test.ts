@@ -30,7 +30,8 @@ const now = () => Math.floor(Date.now() / 1000);
 function accessToken(overrides: { claims?: JWTPayload; typ?: string; key?: SigningJwk } = {}) {
   const key = overrides.key ?? current;
   const claims: JWTPayload = { jti: randomUUID(), sub: 'account-1', iat: now(), exp: now() + 600, scope: 'message:send',
-    client_id: 'chat-web', iss: ISSUER, aud: AUDIENCE, grant_id: 'live', session_uid: 'session-1', ...overrides.claims };
+    client_id: 'chat-web', iss: ISSUER, aud: AUDIENCE, grant_id: 'live', session_uid: 'session-1', userinfo_scope: 'openid email',
+    session_bound: true, ...overrides.claims };
   for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
   return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: overrides.typ ?? 'at+jwt', kid: key.kid })
     .sign(createPrivateKey({ key, format: 'jwk' }));
@@ -46,9 +47,14 @@ describe('at the UserInfo endpoint', () => {
       clientId: 'chat-web', grantId: 'live', scope: 'openid email', sessionUid: 'session-1', expiresWithSession: true, jkt: 'thumbprint' });
   });
 
-  it('a grant with offline_access: the token does not end with the browser session (oidc-provider\'s default)', async () => {
-    expect(await find(await accessToken({ claims: { grant_id: 'offline' } })))
-      .toMatchObject({ scope: 'openid profile offline_access', sessionUid: 'session-1', expiresWithSession: false });
+  it('a token issued not to end with the session (offline_access asked): not bound to it; the scopes it was issued for', async () => {
+    expect(await find(await accessToken({ claims: { grant_id: 'offline', userinfo_scope: 'openid offline_access', session_bound: undefined } })))
+      .toMatchObject({ scope: 'openid offline_access', sessionUid: 'session-1', expiresWithSession: false });
+  });
+
+  it('a grant that gathered more scopes since (another device): only those the token was issued for', async () => {
+    expect(await find(await accessToken({ claims: { grant_id: 'offline', userinfo_scope: 'openid' } })))
+      .toMatchObject({ scope: 'openid', expiresWithSession: true });
   });
 
   it('signed by a retired key still published: found', async () => {
@@ -62,6 +68,7 @@ describe('at the UserInfo endpoint', () => {
     ['another audience', { claims: { aud: 'urn:other:api' } }],
     ['expired', { claims: { iat: now() - 1200, exp: now() - 600 } }],
     ['no grant (client credentials)', { claims: { grant_id: undefined, sub: 'chat-web' } }],
+    ['an authorization that did not ask for openid', { claims: { userinfo_scope: undefined } }],
     ['a grant that is gone (revoked)', { claims: { grant_id: 'revoked' } }],
   ] as const)('%s: not found', async (_what, overrides) => {
     expect(await find(await accessToken(overrides))).toBeUndefined();
