@@ -83,6 +83,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const failureCounters = { redis: stores.redis, store: stores.failureCounters, keyPrefix: config.redisKeyPrefix };
     // One throttle for every password check: the sign-in and the signed-in pages' current password.
     const throttle = createLoginThrottle(config.loginThrottle, failureCounters);
+    // One count of wrong codes per account: the sign-in's code page and the account pages' code checks.
+    const mfaLimits = createMfaLimits(config.loginThrottle, failureCounters);
     const flows: AccountFlowDeps = {
       ...services.accountDeps,
       throttle,
@@ -93,7 +95,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     };
     const secondFactor: SecondFactorDeps = {
       throttle, mfa: stores.durable.mfa, audit: services.audit, mail: flows.mail, links: flows.links, catalog: services.catalog,
-      totpKey: services.totpKey, recoveryKey: services.recoveryKey, scopesRequiringMfa: config.mfa.requiredForScopes,
+      totpKey: services.totpKey, recoveryKey: services.recoveryKey, scopesRequiringMfa: config.mfa.requiredForScopes, mfaLimits,
     };
     const secretUse = config.clients.trackLastUse ? createSecretUseTracker(stores.durable.applications) : undefined;
     const provider = createProvider({
@@ -123,7 +125,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       flows, issuer: config.issuer, secondFactor, grants: flows.sessions, revocations: services.revocations,
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey, renderer },
-      mfaLimits: createMfaLimits(config.loginThrottle, failureCounters), oneTimeSecretKey: services.oneTimeSecretKey,
+      mfaLimits, oneTimeSecretKey: services.oneTimeSecretKey,
       applicationDeps: services.applicationDeps, ledger: stores.durable.audit, authorizations: stores.durable.authorizations,
       metricsAccess: config.metrics.port === null ? metricsAccess(config) : undefined,
     });

@@ -1,4 +1,4 @@
-import { createFailureLimiter, createOnceMarker, type FailureCounters } from '../shared/failure-limiter.ts';
+import { countAttempt, createFailureLimiter, createOnceMarker, type FailureCounters } from '../shared/failure-limiter.ts';
 
 export const MAX_FAILURES_PER_HOUR = 100;
 
@@ -9,12 +9,24 @@ export interface ThrottleSettings {
   blockSeconds: number;
 }
 
+/** A password attempt, counted before the password is checked (src/shared/failure-limiter.ts countAttempt). */
+export type PasswordAttempt =
+  | { isAllowed: false; retryAfter: number }
+  | {
+    isAllowed: true;
+    /** The lockout that this attempt brings if the password is wrong, or 0. A wrong one needs no call: it is counted. */
+    retryAfterIfFailed: number;
+    /** The password was right: the account's count starts over (OWASP), and the attempt is taken back from the others. */
+    succeeded(): Promise<void>;
+    /** The password was right but signs nobody in (a disabled account): not a guess, so it is taken back from every count. */
+    uncount(): Promise<void>;
+  };
+
 export interface LoginThrottle {
   /** Seconds until the next attempt is allowed, or 0 when it is allowed now. */
   retryAfter(email: string, ip: string): Promise<number>;
-  /** Counts a failed attempt; returns retryAfter as it stands afterwards. */
-  recordFailure(email: string, ip: string): Promise<number>;
-  recordSuccess(email: string): Promise<void>;
+  /** Counts a password attempt before its check: of concurrent attempts, at most the limit are allowed. */
+  countAttempt(email: string, ip: string): Promise<PasswordAttempt>;
   /**
    * An attempt refused during a lockout: true for the first of the lockout, per account (or per IP
    * when only the IP is blocked), so that the ledger records each lockout once, not every attempt.
@@ -47,12 +59,17 @@ export function createLoginThrottle(settings: ThrottleSettings, counters: Failur
       const forIp = await byIp.retryAfter(ip);
       return forIp > 0 && refusals.isFirst(`ip:${ip}`, forIp);
     },
-    async recordFailure(email, ip) {
-      const counts = await Promise.all([byAccount.recordFailure(accountKey(email)), perHour.recordFailure(accountKey(email)),
-        byIp.recordFailure(ip)]);
-      return Math.max(...counts);
+    async countAttempt(email, ip) {
+      const attempt = await countAttempt([[byAccount, accountKey(email)], [perHour, accountKey(email)], [byIp, ip]]);
+      if (!attempt.isAllowed) return attempt;
+      return {
+        ...attempt,
+        // OWASP: a successful sign-in resets the account's failure count (not the IP's, nor the hour's).
+        async succeeded() {
+          await attempt.uncount();
+          await byAccount.reset(accountKey(email));
+        },
+      };
     },
-    // OWASP: a successful sign-in resets the account's failure count (not the IP's).
-    recordSuccess: (email) => byAccount.reset(accountKey(email)),
   };
 }

@@ -33,15 +33,14 @@ const tooManyAttempts = (seconds: number) => new AppError('too_many_attempts', '
  */
 export async function checkCurrentPassword(deps: CurrentPasswordDeps, account: AccountRecord, password: string,
   context: Pick<RequestContext, 'ip'>): Promise<void> {
-  const ip = context.ip ?? '';
-  const wait = await deps.throttle.retryAfter(account.email, ip);
-  if (wait > 0) throw tooManyAttempts(wait);
+  // Counted before the (argon2) check, so that concurrent guesses cannot all pass the lockout.
+  const attempt = await deps.throttle.countAttempt(account.email, context.ip ?? '');
+  if (!attempt.isAllowed) throw tooManyAttempts(attempt.retryAfter);
   if (!(await verifyPassword(password, account.passwordHash))) {
-    const blockedFor = await deps.throttle.recordFailure(account.email, ip);
-    if (blockedFor > 0) throw tooManyAttempts(blockedFor);
+    if (attempt.retryAfterIfFailed > 0) throw tooManyAttempts(attempt.retryAfterIfFailed);
     throw new AppError('current_password_wrong', 'the current password is not right', { status: 400 });
   }
-  await deps.throttle.recordSuccess(account.email);
+  await attempt.succeeded();
 }
 
 /**

@@ -47,10 +47,10 @@ export type PasswordSignIn =
   | { outcome: 'account_disabled' };
 
 /**
- * The password step of a sign-in: throttled before the password is even checked (RFC 6585 §4,
- * NIST SP 800-63B §5.2.2), then checked, then recorded in the ledger — naming the account when the
- * email has one, so a review sees the attempts against each account (ASVS 5 16.3.1). Each outcome
- * is counted on /metrics.
+ * The password step of a sign-in: counted and throttled before the password is even checked
+ * (RFC 6585 §4, NIST SP 800-63B §5.2.2), then checked, then recorded in the ledger — naming the
+ * account when the email has one, so a review sees the attempts against each account (ASVS 5
+ * 16.3.1). Each outcome is counted on /metrics.
  */
 export async function signInWithPassword(
   deps: SignInDeps,
@@ -67,17 +67,18 @@ async function checkPassword(
   input: { email: string; password: string },
   context: SignInContext,
 ): Promise<PasswordSignIn> {
-  const ip = context.ip ?? '';
-  const wait = await deps.throttle.retryAfter(input.email, ip);
-  if (wait > 0) {
+  // Counted before the (argon2) check, so that concurrent guesses cannot all pass the lockout.
+  const attempt = await deps.throttle.countAttempt(input.email, context.ip ?? '');
+  if (!attempt.isAllowed) {
     await recordRefusal(deps, input.email, context);
-    return { outcome: 'throttled', retryAfterSeconds: wait };
+    return { outcome: 'throttled', retryAfterSeconds: attempt.retryAfter };
   }
   const result = await authenticate(deps, input.email, input.password);
   const entry = { clientId: context.clientId, ip: context.ip };
   // authenticate() says `account_disabled` only after the right password (ASVS 5 6.3.8: an unknown
   // email and a wrong password stay one answer); it is not a guess, so the throttle does not count it.
   if (!result.ok && result.reason === 'account_disabled') {
+    await attempt.uncount();
     await deps.audit.record({ type: 'login.failed', actor: { kind: 'account', id: null }, subject: result.account?.id ?? null, ...entry,
       outcome: 'failure', details: { reason: result.reason } });
     return { outcome: 'account_disabled' };
@@ -87,10 +88,10 @@ async function checkPassword(
       type: 'login.failed', actor: { kind: 'account', id: null }, subject: result.account?.id ?? null, ...entry,
       outcome: 'failure', details: { reason: result.reason },
     });
-    const blockedFor = await deps.throttle.recordFailure(input.email, ip);
-    return blockedFor > 0 ? { outcome: 'throttled', retryAfterSeconds: blockedFor } : { outcome: 'invalid_credentials' };
+    return attempt.retryAfterIfFailed > 0 ? { outcome: 'throttled', retryAfterSeconds: attempt.retryAfterIfFailed }
+      : { outcome: 'invalid_credentials' };
   }
-  await deps.throttle.recordSuccess(input.email);
+  await attempt.succeeded();
   const { account } = result;
   if (!account.emailVerified) {
     await deps.audit.record({ type: 'login.failed', actor: accountActor(account), subject: account.id, ...entry, outcome: 'failure',

@@ -10,6 +10,8 @@ import { generateTotpSecret, matchTotpStep, totpQrSvg, totpUri } from './totp.ts
 import { ACR_MFA } from '../oidc/constants.ts';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
 import { secondFactorChecks } from '../metrics/instruments.ts';
+import { countAttempt } from '../shared/failure-limiter.ts';
+import type { MfaLimits } from './mfa-limits.ts';
 
 export interface SecondFactorDeps extends CurrentPasswordDeps {
   mfa: MfaStore;
@@ -23,6 +25,8 @@ export interface SecondFactorDeps extends CurrentPasswordDeps {
   recoveryKey: Buffer;
   /** API scopes that need a second factor whenever they are requested (config `mfa.requiredForScopes`). */
   scopesRequiringMfa: readonly string[];
+  /** The sign-in code page's per-account limit on wrong codes, which the account pages' code checks share. */
+  mfaLimits: Pick<MfaLimits, 'perAccount'>;
 }
 
 /** What deciding whether a sign-in needs the second factor reads. */
@@ -153,11 +157,25 @@ export async function verifySecondFactor(
   return result;
 }
 
-/** Disabling or regenerating needs both the password and a current code (ASVS 5 6.4.3). */
+const tooManyCodes = (seconds: number) => new AppError('too_many_codes', 'too many wrong codes; try again later',
+  { status: 429, params: { minutes: Math.ceil(seconds / 60) }, headers: { 'Retry-After': String(seconds) } });
+
+/**
+ * Disabling or regenerating needs both the password and a current code (ASVS 5 6.4.3). A wrong
+ * code counts against the account's limit on wrong codes, the one the sign-in's code page keeps
+ * (NIST SP 800-63B §5.2.2): otherwise whoever holds a session and the password could guess the
+ * 6 digits here without limit. Counted before the check (a hard limit, like the password's); the
+ * code that reaches the limit and any past it are answered 429 with Retry-After (RFC 6585 §4).
+ */
 async function checkPasswordAndCode(deps: SecondFactorDeps, account: AccountRecord, password: string, code: string, context: RequestContext) {
   await checkCurrentPassword(deps, account, password, context);
+  const attempt = await countAttempt([[deps.mfaLimits.perAccount, account.id]]);
+  if (!attempt.isAllowed) throw tooManyCodes(attempt.retryAfter);
   const result = await verifySecondFactor(deps, account, code, context);
-  if (!result.ok) throw new AppError(result.reason, 'the code is not right, or it was already used');
+  // As on the code page, a right code is not counted (nor does it clear the wrong ones).
+  if (result.ok) return attempt.uncount();
+  if (attempt.retryAfterIfFailed > 0) throw tooManyCodes(attempt.retryAfterIfFailed);
+  throw new AppError(result.reason, 'the code is not right, or it was already used');
 }
 
 export async function disableMfa(deps: SecondFactorDeps, account: AccountRecord, input: { password: string; code: string }, context: RequestContext) {

@@ -6,12 +6,24 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { FailureCount, FailureCounterStore } from '../storage/contract.ts';
 import { guardStore, isRedisUnavailable } from '../storage/store-unavailable.ts';
 
+/** What one atomic increment of a key's count says (FailureLimiter.count). */
+export interface CountedAttempt {
+  /** The count is past `points`: this attempt must not be checked. */
+  isOverLimit: boolean;
+  /** Seconds until the key may try again as the count now stands (the `points`-th already locks), or 0. */
+  retryAfter: number;
+}
+
 /** Counts failures per key; past `points` within `windowSeconds` the key is blocked for `blockSeconds`. */
 export interface FailureLimiter {
   /** Seconds until the key may try again, or 0. */
   retryAfter(key: string): Promise<number>;
   /** Counts a failure; returns retryAfter as it stands afterwards. */
   recordFailure(key: string): Promise<number>;
+  /** Counts an attempt in one atomic increment of the store, which says whether the key is now past its limit. */
+  count(key: string): Promise<CountedAttempt>;
+  /** Takes back one counted attempt (one that turned out right). */
+  uncount(key: string): Promise<void>;
   reset(key: string): Promise<void>;
 }
 
@@ -87,16 +99,21 @@ export function createFailureLimiter(limit: FailureLimit, counters: FailureCount
     duration: limit.windowSeconds, blockDuration: limit.blockSeconds });
   const secondsLeft = (state: RateLimiterRes | null) =>
     state && state.consumedPoints >= limit.points ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : 0;
+  const count = async (key: string): Promise<CountedAttempt> => {
+    try {
+      return { isOverLimit: false, retryAfter: secondsLeft(await limiter.consume(hashed(key))) };
+    } catch (error) {
+      // The limiter rejects with RateLimiterRes past the limit, with an Error when its store fails.
+      if (error instanceof RateLimiterRes) return { isOverLimit: true, retryAfter: secondsLeft(error) };
+      throw error;
+    }
+  };
   const failureLimiter: FailureLimiter = {
     retryAfter: async (key) => secondsLeft(await limiter.get(hashed(key))),
-    async recordFailure(key) {
-      try {
-        return secondsLeft(await limiter.consume(hashed(key)));
-      } catch (error) {
-        // The limiter rejects with RateLimiterRes when the limit is reached, with an Error when its store fails.
-        if (error instanceof RateLimiterRes) return secondsLeft(error);
-        throw error;
-      }
+    recordFailure: async (key) => (await count(key)).retryAfter,
+    count,
+    async uncount(key) {
+      await limiter.reward(hashed(key));
     },
     async reset(key) {
       await limiter.delete(hashed(key));
@@ -105,6 +122,44 @@ export function createFailureLimiter(limit: FailureLimit, counters: FailureCount
   // In Redis mode the counters are in Redis: its outage is a 503, like any store's (the SQLite and
   // MongoDB stores come guarded from open-stores.ts).
   return counters.redis ? guardStore('redis', failureLimiter, isRedisUnavailable) : failureLimiter;
+}
+
+/** An attempt counted before it is checked (countAttempt). */
+export type Attempt =
+  | { isAllowed: false; retryAfter: number }
+  | {
+    isAllowed: true;
+    /** The lockout that this attempt brings if it fails (it is the last one allowed), or 0. */
+    retryAfterIfFailed: number;
+    /** It was right: takes it back from every count (a success is not a failure). */
+    uncount(): Promise<void>;
+  };
+
+/**
+ * Counts an attempt against its limits *before* it is checked, so that the limit is a hard one:
+ * reading the lockout, checking (argon2 takes tens of milliseconds), then counting the failure
+ * lets N concurrent attempts all pass the read (NIST SP 800-63B §5.2.2 limits the failed attempts
+ * per account; ASVS 5 6.3.1). Each count is one atomic increment in the store
+ * that says whether the key is now past its limit, so of any number of concurrent attempts at
+ * most `points` per key are checked; the others are refused with the lockout's Retry-After (and
+ * stay counted: taking them back could undo the lockout's own write). A lockout already on refuses
+ * before anything is counted, so hammering a locked account does not run up the hourly cap or the
+ * IP's count. A failure needs nothing more: it is already counted.
+ */
+export async function countAttempt(limits: readonly (readonly [FailureLimiter, string])[]): Promise<Attempt> {
+  const lockedFor = Math.max(0, ...(await Promise.all(limits.map(([limiter, key]) => limiter.retryAfter(key)))));
+  if (lockedFor > 0) return { isAllowed: false, retryAfter: lockedFor };
+  const counts = await Promise.all(limits.map(([limiter, key]) => limiter.count(key)));
+  const longest = (of: CountedAttempt[]) => Math.max(0, ...of.map((counted) => counted.retryAfter));
+  const over = counts.filter((counted) => counted.isOverLimit);
+  if (over.length > 0) return { isAllowed: false, retryAfter: longest(over) };
+  return {
+    isAllowed: true,
+    retryAfterIfFailed: longest(counts),
+    async uncount() {
+      await Promise.all(limits.map(([limiter, key]) => limiter.uncount(key)));
+    },
+  };
 }
 
 /** Says yes once per key and period, for every process sharing the counters. */

@@ -2,11 +2,13 @@
 // audit, item 1): the same per-account limits, 429 with Retry-After in the person's language, the
 // right password refused during the lockout, and never more than 100 failures an hour.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createAccount } from '../../src/accounts/create-account.ts';
 import { verifyPassword } from '../../src/accounts/password-hash.ts';
 import { createApplication } from '../../src/applications/create-application.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { CookieJar, csrfFrom, follow, openLoginForm, request } from '../helpers/browserless-login.ts';
+import { slowPasswordHash } from '../helpers/throttle-attempts.ts';
 
 const actor = { kind: 'system', id: 'test' } as const;
 const PASSWORD = 'only the owner knows this';
@@ -81,6 +83,28 @@ describe('/account/password: wrong current passwords count against the sign-in l
     for (let i = 0; i < 9; i += 1) expect((await attempt(`wrong ${i}`)).status).toBe(401);
     expect((await changePassword(server, person, 'one more wrong guess')).status).toBe(429);
   });
+
+  it('of 20 wrong current passwords sent at once, at most the limit (10) are checked (400); the rest are 429', async () => {
+    // Each is counted before its (argon2) check, so they cannot all pass the lockout check together.
+    // A check of about a second keeps all 20 in flight at once; a guess sent while they are (the
+    // right password, 1 s later) is the 21st, past the limit: refused, as it would be after them.
+    const person = await signedIn(server);
+    await server.services.stores.durable.accounts.updateAccountById(person.id, { passwordHash: await slowPasswordHash(PASSWORD),
+      updatedAt: new Date() });
+    const guesses = Promise.all(Array.from({ length: 20 }, (_, i) => changePassword(server, person, `parallel guess ${i}`)));
+    await sleep(1000);
+    const right = await changePassword(server, person, PASSWORD);
+    const answers = await guesses;
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 400).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((status) => status !== 400 && status !== 429)).toEqual([]);
+    for (const refused of answers.filter((answer) => answer.status === 429)) {
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(right.status).toBe(429);
+    const stored = (await server.services.stores.durable.accounts.findAccountById(person.id))!;
+    expect(await verifyPassword(PASSWORD, stored.passwordHash)).toBe(true);
+  }, 60_000);
 
   it('a right current password is not counted: it goes through below the limit', async () => {
     const person = await signedIn(server);

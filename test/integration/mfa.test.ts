@@ -155,6 +155,37 @@ describe('limits and recovery codes', () => {
     expect(blocked.postStatus).toBe(429);
   });
 
+  it('wrong codes on /account/security count against the same per-account limit: the 10th is 429, then the sign-in waits too', async () => {
+    const email = await newAccount();
+    const { secret, codes } = await enrol(email);
+    const jar = new CookieJar();
+    const consent = await post(jar, await afterPassword(email, jar, { prompt: 'consent' }), '/mfa', { code: codes[0]! });
+    await post(jar, consent, '/consent', { decision: 'allow' });
+    const page = await open(jar, `${server.issuer}/account/security`);
+    // With the right password each time: only the code is guessed.
+    const disable = (code: string) => request(jar, `${server.issuer}/account/security/disable`,
+      { form: { current_password: PASSWORD, code, _csrf: csrfFrom(page.html) } });
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 10; i += 1) {
+      last = await disable(String(100_000 + i));
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([...Array(9).fill(400), 429]);
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(800);
+    expect(await last!.text()).toMatch(/Too many wrong codes\. Try again in 1[45] minutes\./);
+    // Past the limit a right code changes nothing (regenerating neither), and the factor stays on.
+    const right = await disable(await codeAt(secret, 1));
+    expect(right.status).toBe(429);
+    const regenerate = await request(jar, `${server.issuer}/account/security/recovery-codes`,
+      { form: { current_password: PASSWORD, code: await codeAt(secret, 1), _csrf: csrfFrom(page.html) } });
+    expect(regenerate.status).toBe(429);
+    expect((await open(jar, `${server.issuer}/account/security`)).html).toContain('data-mfa-status="on"');
+    // One count per account: the sign-in's code page refuses the right code as well.
+    const signIn = new CookieJar();
+    expect((await post(signIn, await afterPassword(email, signIn), '/mfa', { code: await codeAt(secret, 1) })).postStatus).toBe(429);
+  });
+
   it('regenerating recovery codes needs the password and a code; the old codes stop working', async () => {
     const email = await newAccount();
     const { secret, codes } = await enrol(email);

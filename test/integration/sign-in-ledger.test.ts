@@ -11,6 +11,7 @@ import { enrolTotp, signInToConsole } from '../helpers/console-session.ts';
 import { codeAt } from '../helpers/mfa-flow.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
+import { slowPasswordHash } from '../helpers/throttle-attempts.ts';
 
 const actor = { kind: 'system', id: 'test' } as const;
 const PASSWORD = 'only the owner knows this';
@@ -107,6 +108,19 @@ describe('a lockout is in the ledger once, however many attempts it refuses', ()
     // Recorded at the first refusal, after the failure that started the lockout.
     expect(records.indexOf(throttled[0]!)).toBe(10);
   });
+});
+
+describe('the sign-in limit is a hard one: attempts are counted before the password is checked', () => {
+  it('20 wrong passwords at once, each check taking a second: only 10 are checked (10 login.failed), the rest are 429', async () => {
+    // With the failure counted after the check, all 20 would pass the lockout check together.
+    const { email, id } = await newAccount();
+    await server.services.stores.durable.accounts.updateAccountById(id, { passwordHash: await slowPasswordHash(PASSWORD),
+      updatedAt: new Date() });
+    const attempt = await openLoginForm(server.issuer, clientId, email, REDIRECT_URI);
+    const statuses = (await Promise.all(Array.from({ length: 20 }, (_, i) => attempt(`at once ${i}`)))).map((r) => r.status);
+    expect([statuses.filter((s) => s === 401).length, statuses.filter((s) => s === 429).length]).toEqual([9, 11]);
+    expect((await signInRecords(id)).filter((r) => r.type === 'login.failed')).toHaveLength(10);
+  }, 60_000);
 });
 
 // Redis mode: the once-per-lockout mark is in Redis, so two instances still record one.

@@ -8,6 +8,7 @@ import { createFailureLimiter } from '../../src/shared/failure-limiter.ts';
 import { openSqliteDatabase } from '../../src/storage/sqlite/open-sqlite.ts';
 import { createSqliteFailureCounterStore, deleteExpiredSqliteFailureCounts } from '../../src/storage/sqlite/sqlite-failure-counters.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
+import { wrongPassword } from '../helpers/throttle-attempts.ts';
 
 const tmp = makeTempDir('failure-counters');
 const opened: DatabaseSync[] = [];
@@ -80,9 +81,9 @@ describe('SQLite failure counters', () => {
     const lax = { failuresPerAccount: 100, failuresPerIp: 100_000, windowSeconds: 60, blockSeconds: 1 };
     const [atA, atB] = [createLoginThrottle(lax, counters(a.store)), createLoginThrottle(lax, counters(b.store))];
     for (let i = 0; i < MAX_FAILURES_PER_HOUR - 1; i += 1) {
-      expect(await (i % 2 ? atB : atA).recordFailure('cap@example.test', `10.0.${i >> 8}.${i & 255}`)).toBe(0);
+      expect(await wrongPassword(i % 2 ? atB : atA, 'cap@example.test', `10.0.${i >> 8}.${i & 255}`)).toBe(0);
     }
-    expect(await atB.recordFailure('cap@example.test', '10.1.0.1')).toBeGreaterThan(3000);
+    expect(await wrongPassword(atB, 'cap@example.test', '10.1.0.1')).toBeGreaterThan(3000);
     expect(await atA.retryAfter('cap@example.test', '10.1.0.2')).toBeGreaterThan(3000);
   });
 });
