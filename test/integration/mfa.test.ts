@@ -155,13 +155,18 @@ describe('limits and recovery codes', () => {
     expect(blocked.postStatus).toBe(429);
   });
 
+  /** Signs in with the password and a recovery code (consenting once), then opens /account/security. */
+  async function openSecurityPage(email: string, recoveryCode: string) {
+    const jar = new CookieJar();
+    const consent = await post(jar, await afterPassword(email, jar, { prompt: 'consent' }), '/mfa', { code: recoveryCode });
+    await post(jar, consent, '/consent', { decision: 'allow' });
+    return { jar, page: await open(jar, `${server.issuer}/account/security`) };
+  }
+
   it('wrong codes on /account/security count against the same per-account limit: the 10th is 429, then the sign-in waits too', async () => {
     const email = await newAccount();
     const { secret, codes } = await enrol(email);
-    const jar = new CookieJar();
-    const consent = await post(jar, await afterPassword(email, jar, { prompt: 'consent' }), '/mfa', { code: codes[0]! });
-    await post(jar, consent, '/consent', { decision: 'allow' });
-    const page = await open(jar, `${server.issuer}/account/security`);
+    const { jar, page } = await openSecurityPage(email, codes[0]!);
     // With the right password each time: only the code is guessed.
     const disable = (code: string) => request(jar, `${server.issuer}/account/security/disable`,
       { form: { current_password: PASSWORD, code, _csrf: csrfFrom(page.html) } });
@@ -189,10 +194,7 @@ describe('limits and recovery codes', () => {
   it('regenerating recovery codes needs the password and a code; the old codes stop working', async () => {
     const email = await newAccount();
     const { secret, codes } = await enrol(email);
-    const jar = new CookieJar();
-    const consent = await post(jar, await afterPassword(email, jar, { prompt: 'consent' }), '/mfa', { code: codes[0]! });
-    await post(jar, consent, '/consent', { decision: 'allow' });
-    const page = await open(jar, `${server.issuer}/account/security`);
+    const { jar, page } = await openSecurityPage(email, codes[0]!);
     const refused = await post(jar, page, '/account/security/recovery-codes', { current_password: 'wrong password', code: await codeAt(secret, 1) });
     expect(refused.status).toBe(400);
     const fresh = await post(jar, page, '/account/security/recovery-codes', { current_password: PASSWORD, code: await codeAt(secret, 1) });
