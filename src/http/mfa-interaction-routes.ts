@@ -7,6 +7,7 @@ import { AppError } from '../shared/app-error.ts';
 import { field, parseForm, passwordField, requestContext, seeOther, withFormErrors } from './forms.ts';
 import { clientName, finish, loadInteraction, signInContextOf, type Interaction, type InteractionDeps } from './interaction-context.ts';
 import { recordSignInStep } from '../accounts/sign-in.ts';
+import { countAttempt } from '../shared/failure-limiter.ts';
 
 const codeForm = z.object({ code: field(64) });
 const enrolmentForm = z.object({ current_password: passwordField(), code: field(64) });
@@ -61,19 +62,23 @@ export async function submitSecondFactor(deps: InteractionDeps, ctx: Context): P
   const t = deps.renderer.translations[ctx.state.locale as 'en'];
   const { perSignIn, perAccount } = deps.mfaLimits;
 
-  const wait = await perAccount.retryAfter(account.id);
-  if (wait > 0) {
-    ctx.set('Retry-After', String(wait));
-    return renderCodeForm(deps, ctx, interaction, { error: t('login.too_many_attempts', { minutes: Math.ceil(wait / 60) }) }, 429);
+  // Counted before the check, as on the security page (checkPasswordAndCode): concurrent wrong codes
+  // cannot all pass the per-account limit. A right code is taken back: it is not a failure.
+  const attempt = await countAttempt([[perAccount, account.id]]);
+  if (!attempt.isAllowed) {
+    ctx.set('Retry-After', String(attempt.retryAfter));
+    return renderCodeForm(deps, ctx, interaction,
+      { error: t('login.too_many_attempts', { minutes: Math.ceil(attempt.retryAfter / 60) }) }, 429);
   }
   const result = await verifySecondFactor(deps.secondFactor, account, code,
     { ...requestContext(ctx), clientId: String(interaction.params.client_id) });
   if (result.ok) {
+    await attempt.uncount();
     await perSignIn.reset(interaction.uid);
     await recordSignInStep(deps, account, ['pwd', 'otp'], signInContextOf(ctx, interaction), { method: result.method });
     return finish(deps, ctx, signedInWithBothFactors(account), false);
   }
-  const [strikesOut] = await Promise.all([perSignIn.recordFailure(interaction.uid), perAccount.recordFailure(account.id)]);
+  const strikesOut = await perSignIn.recordFailure(interaction.uid);
   if (strikesOut > 0) return restartSignIn(deps, ctx, interaction);
   return renderCodeForm(deps, ctx, interaction, { error: t(`errors.${result.reason}`) }, 401);
 }
