@@ -27,6 +27,7 @@ import { observeRequests } from './http/koa-observe-requests.ts';
 import { allowedMethods } from './http/koa-allowed-methods.ts';
 import { createMetricsRoutes } from './metrics/metrics-endpoint.ts';
 import type { MetricsAccess } from './metrics/metrics-access.ts';
+import type { OnceMarker } from './shared/failure-limiter.ts';
 import { collectInstanceMetrics } from './metrics/instance-metrics.ts';
 
 export interface AppDeps extends InteractionDeps {
@@ -44,6 +45,8 @@ export interface AppDeps extends InteractionDeps {
   applicationDeps: ApplicationDeps;
   /** Seals a new API key for the one page that shows it (src/http/one-time-secret-cookie.ts). */
   oneTimeSecretKey: Buffer;
+  /** The forms that issue a key, marked sent once (src/http/single-use-form.ts). */
+  sentForms: OnceMarker;
   ledger: AuditStore;
   authorizations: AuthorizationStore;
   /** Who may read /metrics on this port; undefined when METRICS_PORT serves them elsewhere. */
@@ -88,7 +91,7 @@ export function createApp(deps: AppDeps): Koa {
   routers.push(createSecurityRoutes(accountDeps), createAccountRoutes(accountDeps));
   routers.push(createDeveloperRoutes({ provider: deps.provider, applications: deps.applicationDeps, catalog: deps.catalog,
     renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor, oneTimeSecretKey: deps.oneTimeSecretKey,
-    sentForms: deps.applicationDeps.tokenRateLimits.counters }));
+    sentForms: deps.sentForms }));
   routers.push(createAdminRoutes({ provider: deps.provider, flows: deps.flows, applications: deps.applicationDeps, catalog: deps.catalog,
     renderer: deps.renderer, issuer: deps.issuer, secondFactor: deps.secondFactor, ledger: deps.ledger,
     authorizations: deps.authorizations }, ADMIN_AREAS));

@@ -17,6 +17,7 @@ import { createAccountSessions } from './oidc/account-sessions.ts';
 import type { AdapterStores } from './oidc/adapter.ts';
 import { createAccountLinks, type AccountFlowDeps } from './accounts/account-flows.ts';
 import { createLoginThrottle } from './accounts/login-throttle.ts';
+import { createOnceMarker } from './shared/failure-limiter.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createMailQueue } from './mail/mail-queue.ts';
 import { createAccountMail } from './mail/account-mail.ts';
@@ -125,7 +126,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       flows, issuer: config.issuer, secondFactor, grants: flows.sessions, revocations: services.revocations,
       revocationRoutes: { applications: stores.durable.applications, revocations: stores.durable.revocations,
         secretHashKey: services.secretHashKey, renderer },
-      mfaLimits, oneTimeSecretKey: services.oneTimeSecretKey,
+      mfaLimits, oneTimeSecretKey: services.oneTimeSecretKey, sentForms: createOnceMarker('form-sent', failureCounters),
       applicationDeps: services.applicationDeps, ledger: stores.durable.audit, authorizations: stores.durable.authorizations,
       metricsAccess: config.metrics.port === null ? metricsAccess(config) : undefined,
     });

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type Provider from 'oidc-provider';
-import type { AccountRecord, ApplicationRecord, FailureCounterStore } from '../storage/contract.ts';
+import type { AccountRecord, ApplicationRecord } from '../storage/contract.ts';
+import type { OnceMarker } from '../shared/failure-limiter.ts';
 import type { Locale, PermissionCatalog } from '../permissions/catalog.ts';
 import type { ApplicationDeps } from '../applications/create-application.ts';
 import type { SignInPolicyDeps } from '../mfa/second-factor.ts';
@@ -35,7 +36,7 @@ export interface DeveloperRouteDeps {
   /** Seals a new key for the one page that shows it (one-time-secret-cookie.ts); derived from SECRET_KEY. */
   oneTimeSecretKey: Buffer;
   /** Where the forms that issue a key are marked sent (single-use-form.ts): counters every instance shares. */
-  sentForms: FailureCounterStore;
+  sentForms: OnceMarker;
 }
 
 /** The grace choices of "rotate": 0, 1 h, 24 h (the default, issue 10 item 4), 7 days. */

@@ -166,6 +166,8 @@ export async function countAttempt(limits: readonly (readonly [FailureLimiter, s
 export interface OnceMarker {
   /** True for the first call with `key` until `seconds` have passed since it; false for the others. */
   isFirst(key: string, seconds: number): Promise<boolean>;
+  /** Forgets `key`: the next call is first again. */
+  release(key: string): Promise<void>;
 }
 
 /**
@@ -183,6 +185,9 @@ export function createOnceMarker(name: string, counters: FailureCounters): OnceM
         if (error instanceof RateLimiterRes) return false;
         throw error;
       }
+    },
+    async release(key) {
+      await limiter.delete(hashed(key));
     },
   };
   return counters.redis ? guardStore('redis', marker, isRedisUnavailable) : marker;
