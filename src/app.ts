@@ -66,11 +66,12 @@ export function createApp(deps: AppDeps): Koa {
   // Every request: its id (X-Request-Id, the ledger's requestId) first.
   app.use(requestContext(deps.trustProxy));
   app.use(observeRequests(deps.logger));
+  // The protocol endpoints (token, introspection, revocation, UserInfo, JWKS, discovery, PAR): straight
+  // to the provider with their few headers set statically; nothing below is theirs (every layer a
+  // request passes costs it time: issue 12).
+  app.use(protocolEndpoints(deps.provider, (ctx, next) => errors(ctx, () => provider(ctx, next))));
   const metricsRoutes = deps.metricsAccess ? createMetricsRoutes(deps.metricsAccess, collectInstanceMetrics, deps.logger) : undefined;
   if (metricsRoutes) app.use(metricsRoutes.routes());
-  // The protocol endpoints (token, introspection, revocation, UserInfo, JWKS, discovery, PAR): straight
-  // to the provider with their few headers set statically; the page stack below is not theirs.
-  app.use(protocolEndpoints(deps.provider, (ctx, next) => errors(ctx, () => provider(ctx, next))));
   // Pages and the front channel (/auth, /session/end, interactions): helmet, errors, languages, CSRF in the routes.
   app.use(securityHeaders());
   app.use(errors);

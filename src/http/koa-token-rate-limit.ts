@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Middleware } from 'koa';
+import type { Context } from 'koa';
+import type { RouteGuard } from '../oidc/around-provider-routes.ts';
 import { countTokenRequest, type TokenRateDeps } from '../applications/token-rate-limit.ts';
 
 // oidc-provider's own limit on a token request body (lib/shared/selective_body.js).
@@ -51,7 +52,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
  * the text is handed on as `req.body`, which oidc-provider parses as it would have read it
  * (selective_body.js; it notes once in the log that a body came already read).
  */
-async function namedClientId(ctx: Parameters<Middleware>[0]): Promise<string | undefined> {
+async function namedClientId(ctx: Context): Promise<string | undefined> {
   const fromHeader = basicClientId(ctx.get('authorization') || undefined);
   if (fromHeader !== undefined || !ctx.is('application/x-www-form-urlencoded')) return fromHeader;
   if (Number(ctx.get('content-length')) > MAX_BODY_BYTES) return undefined;
@@ -67,34 +68,38 @@ async function namedClientId(ctx: Parameters<Middleware>[0]): Promise<string | u
 
 /**
  * The token endpoint's per-application rate limit, ahead of client authentication so that a
- * throttled client costs no secret check. Over the limit: 429 with `slow_down` (RFC 8628 §3.5's
- * "poll less often", the one OAuth error code that says "later, slower"; RFC 6749 §5.2 has none
- * for it) and Retry-After (RFC 9110 §10.2.3) at the end of the minute.
+ * throttled client costs no secret check: a guard of the provider's routes (around-provider-routes.ts).
+ * Over the limit: 429 with `slow_down` (RFC 8628 §3.5's "poll less often", the one OAuth error
+ * code that says "later, slower"; RFC 6749 §5.2 has none for it) and Retry-After (RFC 9110
+ * §10.2.3) at the end of the minute. Other requests pass at once, without an await.
  */
-export function tokenRateLimit(deps: TokenRateDeps, tokenPath = '/token'): Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
-    let clientId: string | undefined;
-    try {
-      clientId = await namedClientId(ctx);
-    } catch (error) {
-      if (!(error instanceof BodyTooLarge)) throw error;
-      // As oidc-provider answers a body over its limit (RFC 6749 §5.2).
-      ctx.status = 400;
-      ctx.set('Cache-Control', 'no-store');
-      ctx.set('Connection', 'close');
-      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-      return;
-    }
-    const decision = clientId === undefined ? undefined : await countTokenRequest(deps, clientId);
-    if (!decision || decision.isAllowed) return next();
-    ctx.status = 429;
-    ctx.set('Retry-After', String(decision.retryAfterSeconds));
-    // RFC 6749 §5.1: token endpoint answers are not to be cached.
+export function tokenRateLimit(deps: TokenRateDeps, tokenPath = '/token'): RouteGuard {
+  return (ctx) => (ctx.method !== 'POST' || ctx.path !== tokenPath ? false : refuseOverLimit(deps, ctx));
+}
+
+/** Answers the token request itself (true) when it is over its client's limit or its body too large. */
+async function refuseOverLimit(deps: TokenRateDeps, ctx: Context): Promise<boolean> {
+  let clientId: string | undefined;
+  try {
+    clientId = await namedClientId(ctx);
+  } catch (error) {
+    if (!(error instanceof BodyTooLarge)) throw error;
+    // As oidc-provider answers a body over its limit (RFC 6749 §5.2).
+    ctx.status = 400;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      error: 'slow_down',
-      error_description: `this client may make ${decision.perMinute} token requests per minute; retry after ${decision.retryAfterSeconds} seconds`,
-    };
+    ctx.set('Connection', 'close');
+    ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
+    return true;
+  }
+  const decision = clientId === undefined ? undefined : await countTokenRequest(deps, clientId);
+  if (!decision || decision.isAllowed) return false;
+  ctx.status = 429;
+  ctx.set('Retry-After', String(decision.retryAfterSeconds));
+  // RFC 6749 §5.1: token endpoint answers are not to be cached.
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = {
+    error: 'slow_down',
+    error_description: `this client may make ${decision.perMinute} token requests per minute; retry after ${decision.retryAfterSeconds} seconds`,
   };
+  return true;
 }

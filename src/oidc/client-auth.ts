@@ -10,6 +10,7 @@ import { readStoredSecret, type StoredSecret } from '../storage/stored-secret.ts
 import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
 import type { SecretHashKey } from '../applications/client-secret.ts';
 import { createExpiredSecretRecorder } from '../applications/record-expired-secret-use.ts';
+import type { AnswerRewrite } from './around-provider-routes.ts';
 
 export interface ClientAuthDeps {
   secretHashKey: SecretHashKey;
@@ -22,7 +23,7 @@ export interface ClientAuthDeps {
 /** Where compareClientSecret leaves its verdict for the error description (ctx.state). */
 const VERDICT = 'clientSecretCheck';
 /** The provider routes that authenticate clients with a secret. */
-const CLIENT_AUTH_ROUTES = new Set(['token', 'introspection', 'revocation']);
+export const CLIENT_AUTH_ROUTES = ['token', 'introspection', 'revocation'] as const;
 
 /** RFC 6749 §2.3.1: client_id and secret, form-urlencoded, in HTTP Basic. */
 export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
@@ -49,10 +50,11 @@ export function describeSecretRefusal(t: Translate, check: Exclude<SecretCheck, 
 
 /**
  * Stored client secrets are keyed hashes with dates, so the provider's plain comparison is
- * replaced by checkClientSecret; its verdict is kept on the request for the error description.
+ * replaced by checkClientSecret; its verdict is kept on the request for the error description,
+ * which the returned rewrite gives the answers of CLIENT_AUTH_ROUTES (around-provider-routes.ts).
  * compareClientSecret is the documented override point (oidc-provider #631).
  */
-export function installClientSecretCheck(provider: Provider, deps: ClientAuthDeps): void {
+export function installClientSecretCheck(provider: Provider, deps: ClientAuthDeps): AnswerRewrite {
   // A Client never changes (client-cache.ts makes a new one when its application does): its key
   // records are read once, and the key last accepted for it is remembered.
   const keyRecords = new WeakMap<object, { secrets: ClientSecretRecord[]; revokedAt: null; disabledAt: null }>();
@@ -78,10 +80,9 @@ export function installClientSecretCheck(provider: Provider, deps: ClientAuthDep
 
   // RFC 6749 §5.2: a failed client authentication is 401 invalid_client (with WWW-Authenticate:
   // Basic when Basic was used, which the library adds); the description tells the developer why.
-  provider.use(async (ctx, next) => {
-    await next();
+  return async (ctx) => {
     const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
-    if (!CLIENT_AUTH_ROUTES.has(ctx.oidc?.route ?? '') || body?.error !== 'invalid_client') return;
+    if (body?.error !== 'invalid_client') return;
     const credentials = basicCredentials(ctx.get('Authorization'))
       ?? (typeof ctx.oidc.params?.client_secret === 'string' && typeof ctx.oidc.params.client_id === 'string'
         ? { clientId: ctx.oidc.params.client_id, secret: ctx.oidc.params.client_secret } : undefined);
@@ -93,7 +94,7 @@ export function installClientSecretCheck(provider: Provider, deps: ClientAuthDep
     await recordExpired(credentials.clientId, check);
     ctx.status = 401;
     body.error_description = describeSecretRefusal(deps.renderer.translations[deps.renderer.localeOf(ctx)], check);
-  });
+  };
 }
 
 /** The verdict on a secret for an application the provider may not know (revoked, or no such id). */

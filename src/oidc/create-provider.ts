@@ -12,7 +12,8 @@ import { API_SCOPES, FIRST_PARTY, RESOURCE_SERVER, CLIENT_SECRETS, RATE_LIMIT } 
 import { createAdapterFactory, type AdapterStores } from './adapter.ts';
 import type { SecretHashKey } from '../applications/client-secret.ts';
 import { createAccountLoader, createFindAccount } from './find-account.ts';
-import { installClientSecretCheck } from './client-auth.ts';
+import { CLIENT_AUTH_ROUTES, installClientSecretCheck } from './client-auth.ts';
+import { aroundProviderRoutes, type AnswerRewrite } from './around-provider-routes.ts';
 import type { SecretUseTracker } from '../applications/secret-use-tracker.ts';
 import { renderProviderError } from './render-provider-error.ts';
 import { renderLogoutWithoutSession } from './logout-without-session.ts';
@@ -207,15 +208,18 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  // RP-Initiated Logout with no one signed in: our page, not the library's English one.
-  provider.use(renderLogoutWithoutSession(renderer));
-  // Ahead of the provider's routes: a throttled client is refused before its credentials are checked.
-  // The limit comes with the client the provider holds in memory (src/oidc/client-cache.ts): no store read per request.
-  provider.use(tokenRateLimit({ ...deps.tokenRate,
+  // Ours around the provider's routes, in one layer: the token endpoint's rate limit before them (a
+  // throttled client is refused before its credentials are checked; its limit comes with the client
+  // the provider holds in memory, src/oidc/client-cache.ts), and after them the rewrites of their answers.
+  const describeRefusedSecret = installClientSecretCheck(provider, deps);
+  const rateLimit = tokenRateLimit({ ...deps.tokenRate,
     findLimit: async (clientId) => (await provider.Client.find(clientId))?.[RATE_LIMIT] as ClientRateLimit | undefined },
-  provider.pathFor('token', { mountPath: '' })));
-  installClientSecretCheck(provider, deps);
-  answerUnregisteredGrantType(provider);
+  provider.pathFor('token', { mountPath: '' }));
+  const rewrites: Record<string, AnswerRewrite[]> = Object.fromEntries(CLIENT_AUTH_ROUTES.map((route) => [route, [describeRefusedSecret]]));
+  rewrites.token!.push(answerUnregisteredGrantType);
+  // RP-Initiated Logout with no one signed in: our page, not the library's English one.
+  rewrites.end_session = [renderLogoutWithoutSession(renderer)];
+  provider.use(aroundProviderRoutes([rateLimit], rewrites));
   // The library's own grant revocations (token revocation, refresh token reuse) reach resource servers too.
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     const { client, entities } = ctx.oidc;

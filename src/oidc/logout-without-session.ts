@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Middleware } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { AnswerRewrite } from './around-provider-routes.ts';
 import type { Renderer } from '../http/render.ts';
 import { PAGE_CSP } from '../http/koa-security-headers.ts';
 
@@ -13,16 +12,15 @@ const AUTO_SUBMIT_CSP = `${PAGE_CSP}; script-src 'sha256-${createHash('sha256').
  * page of its own, in English ("Submitting Callback"), that posts `xsrf` and `logout=yes` to
  * end_session_confirm at once (lib/actions/end_session.js renderLogout → lib/response_modes/form_post.js).
  * No configuration hook renders that page (logoutSource is only for a signed-in session), so this
- * middleware, around the provider, renders the same form after it: in the person's language, in
+ * rewrite of the end_session route's answer (around-provider-routes.ts) renders the same form: in the person's language, in
  * our layout, with a button when scripts do not run, under our CSP allowing that one script by
  * its hash. The confirmation then does what it did (the return to the app with its state).
  */
-export function renderLogoutWithoutSession(renderer: Renderer): Middleware {
-  return async (ctx, next) => {
-    await next();
-    // ctx.oidc exists on the provider's routes only; `state.secret` is the xsrf the library kept.
-    const { oidc } = ctx as Partial<KoaContextWithOIDC>;
-    if (oidc?.route !== 'end_session' || ctx.status !== 200 || oidc.session?.accountId) return;
+export function renderLogoutWithoutSession(renderer: Renderer): AnswerRewrite {
+  return (ctx) => {
+    // `state.secret` is the xsrf the library kept.
+    const { oidc } = ctx;
+    if (ctx.status !== 200 || oidc.session?.accountId) return;
     const xsrf = (oidc.session?.state as { secret?: unknown } | undefined)?.secret;
     if (typeof xsrf !== 'string') return;
     const locale = renderer.localeOf(ctx, oidc.params?.ui_locales as string | undefined);

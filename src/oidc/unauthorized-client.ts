@@ -1,5 +1,5 @@
 import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
-import type Provider from 'oidc-provider';
+import type { AnswerRewrite } from './around-provider-routes.ts';
 
 // unauthorized_client, in the two places RFC 6749 and RFC 7009 use it and Keycloak answers it:
 // a grant type the client is not registered for, and revoking a token of another client.
@@ -20,20 +20,17 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /**
  * RFC 6749 §5.2: a client asking for a grant type it is not registered for gets
  * `unauthorized_client`. oidc-provider answers `invalid_request` there (lib/actions/token.js
- * allowedGrantTypeCheck, with no hook), so this middleware, which runs around the provider's
- * routes, rewrites that answer: an authenticated client, one grant_type, not among its grant types.
+ * allowedGrantTypeCheck, with no hook), so this rewrite of the token route's answer
+ * (around-provider-routes.ts) changes it: an authenticated client, one grant_type, not among its grant types.
  */
-export function answerUnregisteredGrantType(provider: Provider): void {
-  provider.use(async (ctx, next) => {
-    await next();
-    const { oidc } = ctx as unknown as KoaContextWithOIDC;
-    if (oidc?.route !== 'token' || ctx.status !== 400 || !isObject(ctx.body) || ctx.body.error !== 'invalid_request') return;
-    const grantType = oidc.params?.grant_type;
-    const client = oidc.client;
-    if (!client || typeof grantType !== 'string' || client.grantTypeAllowed(grantType)) return;
-    ctx.body = {
-      error: 'unauthorized_client',
-      error_description: `this client is not registered for grant_type=${grantType}; it may use ${client.grantTypes?.join(', ')}`,
-    };
-  });
-}
+export const answerUnregisteredGrantType: AnswerRewrite = (ctx) => {
+  const { oidc } = ctx;
+  if (ctx.status !== 400 || !isObject(ctx.body) || ctx.body.error !== 'invalid_request') return;
+  const grantType = oidc.params?.grant_type;
+  const client = oidc.client;
+  if (!client || typeof grantType !== 'string' || client.grantTypeAllowed(grantType)) return;
+  ctx.body = {
+    error: 'unauthorized_client',
+    error_description: `this client is not registered for grant_type=${grantType}; it may use ${client.grantTypes?.join(', ')}`,
+  };
+};
