@@ -10,8 +10,8 @@ export type AnswerRewrite = (ctx: KoaContextWithOIDC) => void | Promise<void>;
 /**
  * Everything we add around the provider's routes, as one middleware: the guards before them (the
  * token endpoint's rate limit), and after them the rewrites of their answers, by route name
- * (lib/helpers/initialize_app.js). One layer, not one per addition: each Koa layer is a promise
- * and an await more on every request, about 3 µs each on the token endpoint's hot path (issue 12).
+ * (lib/helpers/initialize_app.js). One place for them, and one layer, not one per addition: each
+ * Koa layer is a promise and an await more on every request the provider serves.
  */
 export function aroundProviderRoutes(guards: RouteGuard[], rewrites: Record<string, AnswerRewrite[]>): Middleware {
   const byRoute = new Map(Object.entries(rewrites));
