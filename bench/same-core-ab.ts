@@ -25,7 +25,9 @@ const { values } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' }, redis: { type: 'boolean', default: false },
 } });
 const [processes, rounds, seconds] = [values.processes, values.rounds, values.seconds].map(Number) as [number, number, number];
-for (const build of values.build) if (!existsSync(join(build, 'main.js'))) throw new Error(`${build}/main.js not found: run npm run build first`);
+for (const build of values.build) {
+  if (!existsSync(join(build, 'main.js'))) throw new Error(`${build}/main.js not found: run npm run build first`);
+}
 
 /** Pins a process and its threads (the thread pool signs the tokens) to one CPU; false when it cannot. */
 function pin(pid: number, cpu: number): boolean {
@@ -56,7 +58,8 @@ try {
   }
   const cpus = availableParallelism();
   const pinned = cpus > 1 && pin(process.pid, 0) && measured.every((m) => pin(m.server.pid, cpus - 1));
-  console.log(pinned ? `servers on CPU ${cpus - 1}, load generator on CPU 0` : 'not pinned (taskset missing or one CPU): expect more noise');
+  console.log(pinned ? `servers on CPU ${cpus - 1}, load generator on CPU 0`
+    : 'not pinned (taskset missing or one CPU): expect more noise');
   for (const m of measured) await hammer(m.server, tokenRequest(m.client), { seconds: 2, connections: 32 });
   for (let round = 0; round < rounds; round += 1) {
     for (const m of measured) {
