@@ -1,4 +1,4 @@
-import { countAttempt, createFailureLimiter, createOnceMarker, type FailureCounters } from '../shared/failure-limiter.ts';
+import { countAttempt, createFailureLimiter, createOnceMarker, type Attempt, type FailureCounters } from '../shared/failure-limiter.ts';
 
 export const MAX_FAILURES_PER_HOUR = 100;
 
@@ -9,18 +9,14 @@ export interface ThrottleSettings {
   blockSeconds: number;
 }
 
-/** A password attempt, counted before the password is checked (src/shared/failure-limiter.ts countAttempt). */
-export type PasswordAttempt =
-  | { isAllowed: false; retryAfter: number }
-  | {
-    isAllowed: true;
-    /** The lockout that this attempt brings if the password is wrong, or 0. A wrong one needs no call: it is counted. */
-    retryAfterIfFailed: number;
-    /** The password was right: the account's count starts over (OWASP), and the attempt is taken back from the others. */
-    succeeded(): Promise<void>;
-    /** The password was right but signs nobody in (a disabled account): not a guess, so it is taken back from every count. */
-    uncount(): Promise<void>;
-  };
+/**
+ * A password attempt, counted before the password is checked (countAttempt): an Attempt whose
+ * `uncount` serves a right password that signs nobody in (a disabled account: not a guess).
+ */
+export type PasswordAttempt = Exclude<Attempt, { isAllowed: true }> | (Extract<Attempt, { isAllowed: true }> & {
+  /** The password was right: the account's count starts over (OWASP), and the attempt is taken back from the others. */
+  succeeded(): Promise<void>;
+});
 
 export interface LoginThrottle {
   /** Seconds until the next attempt is allowed, or 0 when it is allowed now. */
