@@ -83,6 +83,13 @@ async function expectNothingLeft(person: { id: string; jar: CookieJar }, app: Re
   expect(await publishedGrantRevocations(since)).toContain(signedIn.grantId);
 }
 
+/** The web app the operator registers for these tests (createApplication, as the console and CLI do). */
+async function registerChatWeb(): Promise<{ clientId: string; secret: string }> {
+  const created = await createApplication(server.services.applicationDeps,
+    { name: 'Chat web', type: 'web', scope: 'openid offline_access message:send', redirectUris: [REDIRECT_URI] }, actor);
+  return { clientId: created.application.clientId, secret: created.secret!.clientSecret };
+}
+
 describe('deleting an application on /developers', () => {
   it('revokes the grants people gave it: introspection says inactive, the refresh token fails, /account drops it, grant.revoked', async () => {
     const developer = await signedInPerson('/developers');
@@ -111,9 +118,7 @@ describe('deleting an application on /developers', () => {
 
 describe('tokenim-auth clients revoke', () => {
   it('revokes the grants of the application too, with the CLI as actor', async () => {
-    const created = await createApplication(server.services.applicationDeps,
-      { name: 'Chat web', type: 'web', scope: 'openid offline_access message:send', redirectUris: [REDIRECT_URI] }, actor);
-    const app = { clientId: created.application.clientId, secret: created.secret!.clientSecret };
+    const app = await registerChatWeb();
     const person = await signedInPerson();
     const signedIn = await authorize(app, person);
     expect(await listsApp(person.jar, app.clientId)).toBe(true);
@@ -130,9 +135,7 @@ describe('tokenim-auth clients revoke', () => {
 
 describe('an end that failed partway', () => {
   it('asking again revokes the grants left behind, instead of answering "not found"', async () => {
-    const created = await createApplication(server.services.applicationDeps,
-      { name: 'Chat web', type: 'web', scope: 'openid offline_access message:send', redirectUris: [REDIRECT_URI] }, actor);
-    const app = { clientId: created.application.clientId, secret: created.secret!.clientSecret };
+    const app = await registerChatWeb();
     const person = await signedInPerson();
     const signedIn = await authorize(app, person);
     // As if the store failed right after the application was marked ended: its grant is still there.
@@ -146,9 +149,7 @@ describe('an end that failed partway', () => {
 
 describe('introspection of a token whose application the provider does not know', () => {
   it('a disabled application (its grants kept): {"active": false}, not a 500; active again once it is enabled', async () => {
-    const created = await createApplication(server.services.applicationDeps,
-      { name: 'Chat web', type: 'web', scope: 'openid offline_access message:send', redirectUris: [REDIRECT_URI] }, actor);
-    const app = { clientId: created.application.clientId, secret: created.secret!.clientSecret };
+    const app = await registerChatWeb();
     const { tokens } = await authorize(app, await signedInPerson());
 
     await disableApplication(server.services.applicationDeps, app.clientId, actor);
